@@ -1,0 +1,4 @@
+"""Embedded assets: the default tokenizer (and model) in ``assets/tiny``.
+
+Rebuild the tokenizer with ``python -m tokengym.assets.build``.
+"""

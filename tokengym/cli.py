@@ -1,0 +1,109 @@
+"""The ``tokengym`` command.
+
+tokengym list              the registered environments and reward names
+tokengym demo [--episodes N] [--seed S]
+                           real episodes of every environment: a random policy, then the reference
+                           text played through the string-level wrapper, with reward components
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+import time
+
+import gymnasium as gym
+import numpy as np
+
+import tokengym
+from tokengym.envs import ENVIRONMENTS, TextActionWrapper, registered_ids
+from tokengym.rewards import get_reward, reward_names
+
+
+def _shorten(text: str, width: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    print("Environments:")
+    for env_id in registered_ids():
+        env = gym.make(env_id)
+        u = env.unwrapped
+        print(
+            f"  {env_id:<18} obs Dict(input_ids int32 ({u.seq_len},), attention_mask int8 ({u.seq_len},))  "
+            f"action Discrete({env.action_space.n})  max_episode_steps {ENVIRONMENTS[env_id][1]}"
+        )
+        print(f"  {'':<18} reward: {u.default_reward}")
+        env.close()
+    print("Rewards:")
+    for name in reward_names():
+        fn = get_reward(name)
+        low, high = getattr(fn, "range", ("?", "?"))
+        doc = (type(fn).__doc__ or "").strip().splitlines()[0]
+        print(f"  {name:<18} [{low:g}, {high:g}]  {doc}")
+    return 0
+
+
+def _print_episode(label: str, info: dict, total: float) -> None:
+    parts = ", ".join(f"{k}={v:+.3f}" for k, v in info["reward_components"].items())
+    print(f"    {label:<9} {_shorten(info['completion'], 160)!r}")
+    print(f"    {'':<9} reward {total:+.3f}  ({parts})")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    print(f"tokengym {tokengym.__version__}: {args.episodes} episode(s) of every registered environment\n")
+    rng = np.random.default_rng(args.seed)
+    for env_id in registered_ids():
+        env = gym.make(env_id)
+        text_env = TextActionWrapper(gym.make(env_id))
+        print(f"== {env_id}  (reward: {env.unwrapped.reward_fn!r})")
+        steps, start = 0, time.perf_counter()
+        for episode in range(args.episodes):
+            seed = args.seed + episode
+            obs, info = env.reset(seed=seed)
+            prompt = info["prompt"]
+            print(f"  episode {episode}, prompt ({int(obs['attention_mask'].sum())} tokens):")
+            print(textwrap.indent(textwrap.fill(_shorten(prompt, 600), 100), "    | "))
+            total, done = 0.0, False
+            while not done:
+                obs, reward, terminated, truncated, info = env.step(int(rng.integers(env.action_space.n)))
+                total += reward
+                steps += 1
+                done = terminated or truncated
+            _print_episode("random", info, total)
+            text_env.reset(seed=seed)
+            reference = info.get("references", "")
+            _, ref_total, _, _, ref_info = text_env.step(reference)
+            _print_episode("reference", ref_info, ref_total)
+        elapsed = time.perf_counter() - start
+        print(f"  {steps} random token-steps in {elapsed:.2f}s\n")
+        env.close()
+    print("A random policy writes noise; the reference text shows what a good completion earns.")
+    print("Train a policy on these environments with any Stable-Baselines3 algorithm (see README).")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tokengym", description="Token-level Gymnasium environments for language.")
+    parser.add_argument("--version", action="version", version=f"tokengym {tokengym.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="registered environments and rewards").set_defaults(func=cmd_list)
+    demo = sub.add_parser("demo", help="run real episodes of every environment")
+    demo.add_argument("--episodes", type=int, default=2, help="episodes per environment (default 2)")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "episodes", 1) < 1:
+        print("tokengym: --episodes must be at least 1", file=sys.stderr)
+        return 2
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""The token-level core: one base environment that every language task builds on.
+
+A task subclass says where prompts come from (:meth:`TokenEnv._sample`) and, optionally, what happens at the
+end of an utterance (:meth:`TokenEnv._end_of_completion`). This class owns the contract of DESIGN.md: the
+spaces, the right-padded ``[prompt | generated | pad]`` layout, O(1) steps, termination on end-of-sequence,
+fresh arrays, seeding, bad-input errors, and scoring the completion with a composable reward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from tokengym.rewards import CompositeReward, make_reward
+from tokengym.tokenizer import TokenCodec, load_tokenizer
+
+TRUNCATION_SIDES = ("left", "right")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One task instance: the prompt and what the reward needs to judge a completion.
+
+    Attributes:
+        prompt: the prompt text (what the agent continues).
+        prompt_ids: its token ids, already fitted to ``max_prompt_len`` (see :func:`fit_prompt`).
+        columns: per-sample reward arguments, e.g. ``{"references": "..."}``; passed to the reward as
+            one-element lists.
+        metadata: anything else worth putting in ``info`` at the end of the episode (ids, facts, turns).
+    """
+
+    prompt: str
+    prompt_ids: Sequence[int]
+    columns: Mapping[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+def fit_prompt(ids: Sequence[int], max_len: int, side: str = "left", suffix: Sequence[int] = ()) -> list[int]:
+    """Fit ``ids + suffix`` into ``max_len`` tokens by dropping tokens of ``ids`` from ``side``.
+
+    ``side="left"`` drops the oldest tokens (keeps the end: recent dialogue turns), ``"right"`` drops the end
+    (keeps the beginning: the lead of an article). The suffix (an instruction such as ``"TL;DR:"``) is always
+    kept whole.
+
+    Raises:
+        ValueError: if the suffix alone does not fit, or ``side`` is unknown.
+    """
+    if side not in TRUNCATION_SIDES:
+        raise ValueError(f"truncation side must be one of {TRUNCATION_SIDES}, not {side!r}")
+    room = max_len - len(suffix)
+    if room < 0 or (room == 0 and not suffix):
+        raise ValueError(f"max_prompt_len={max_len} leaves no room for the prompt (its suffix is {len(suffix)} tokens)")
+    ids = list(ids)
+    if len(ids) > room:
+        ids = ids[len(ids) - room :] if side == "left" else ids[:room]
+    return ids + list(suffix)
+
+
+class TokenEnv(gym.Env):
+    """Base class of the token-level environments (see each task's docstring for its documentation).
+
+    Args:
+        tokenizer: ``None``/``"tiny"`` for the embedded default, a tokenizer object, a local path or a hub id.
+        reward: a reward spec for :func:`tokengym.rewards.make_reward`; ``None`` takes the task's default.
+        max_prompt_len: prompt budget in tokens; longer prompts are truncated on the task's documented side.
+        max_new_tokens: completion budget in tokens (end-of-sequence included).
+        render_mode: ``None``, ``"ansi"`` (``render()`` returns the text) or ``"human"`` (prints it).
+
+    Subclasses set ``default_reward`` and implement :meth:`_sample`.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"], "render_fps": 4}
+    default_reward: ClassVar[str] = "rouge_l"
+    truncation_side: ClassVar[str] = "left"
+
+    def __init__(
+        self,
+        tokenizer: Any = None,
+        reward: Any = None,
+        max_prompt_len: int = 128,
+        max_new_tokens: int = 48,
+        render_mode: str | None = None,
+    ) -> None:
+        _check_positive_int("max_prompt_len", max_prompt_len)
+        _check_positive_int("max_new_tokens", max_new_tokens)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, not {render_mode!r}")
+        self.codec: TokenCodec = load_tokenizer(tokenizer)
+        self.reward_fn: CompositeReward = make_reward(self.default_reward if reward is None else reward)
+        self.max_prompt_len = int(max_prompt_len)
+        self.max_new_tokens = int(max_new_tokens)
+        self.render_mode = render_mode
+
+        vocab = self.codec.vocab_size
+        self.seq_len = self.max_prompt_len + self.max_new_tokens
+        self.action_space = spaces.Discrete(vocab)
+        self.observation_space = spaces.Dict(
+            {
+                "input_ids": spaces.Box(0, vocab - 1, (self.seq_len,), np.int32),
+                "attention_mask": spaces.Box(0, 1, (self.seq_len,), np.int8),
+            }
+        )
+        self._vocab = vocab
+        self._eos = self.codec.eos_id
+        self._ids = np.full(self.seq_len, self.codec.pad_id, dtype=np.int32)
+        self._mask = np.zeros(self.seq_len, dtype=np.int8)
+        self._start = 0  # where the current completion begins
+        self._pos = 0  # next free slot
+        self._end = 0  # slot past the last one the completion may use
+        self._sample_: Sample | None = None
+        self._status = "new"  # "new" | "running" | "terminated" | "truncated"
+        self._last_text: str | None = None
+
+    # ------------------------------------------------------------------------------------------ task hooks
+
+    def _sample(self, options: Mapping[str, Any]) -> Sample:
+        """Draw the next task instance with ``self.np_random`` (``options`` come from ``reset``)."""
+        raise NotImplementedError
+
+    def _end_of_completion(self, completion: str, ended_by_eos: bool) -> tuple[float, bool, dict[str, Any]]:
+        """Score a finished completion; returns ``(reward, terminated, info)``.
+
+        ``terminated`` says whether the MDP ended; when it did not and the token budget is full, the step
+        truncates. The default scores the completion with the reward function and terminates on
+        end-of-sequence. Multi-turn tasks override this to let a user answer and continue the episode.
+        """
+        assert self._sample_ is not None
+        sample = self._sample_
+        columns = {k: [v] for k, v in sample.columns.items()}
+        totals, parts = self.reward_fn.score([sample.prompt], [completion], **columns)
+        info = {
+            "prompt": sample.prompt,
+            "completion": completion,
+            "reward_components": {name: values[0] for name, values in parts.items()},
+            **{k: v for k, v in sample.columns.items() if isinstance(v, str)},
+            **sample.metadata,
+        }
+        return totals[0], ended_by_eos, info
+
+    # --------------------------------------------------------------------------------------- gym interface
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        sample = self._sample(options or {})
+        ids = sample.prompt_ids
+        n = len(ids)
+        if not 0 < n <= self.max_prompt_len:
+            raise ValueError(
+                f"{type(self).__name__}._sample returned a prompt of {n} tokens; it must have 1 to "
+                f"max_prompt_len={self.max_prompt_len} (fit it with tokengym.envs.core.fit_prompt)"
+            )
+        self._ids.fill(self.codec.pad_id)
+        self._mask.fill(0)
+        self._ids[:n] = ids
+        self._mask[:n] = 1
+        self._start = self._pos = n
+        self._end = n + self.max_new_tokens
+        self._sample_ = sample
+        self._status = "running"
+        self._last_text = None
+        return self._obs(), {"prompt": sample.prompt}
+
+    def step(self, action: Any):
+        a = self._check_action(action)
+        if self._status != "running":
+            raise RuntimeError(
+                "call reset() before step()"
+                if self._status == "new"
+                else f"the episode is over ({self._status}); call reset() to start a new one"
+            )
+        pos = self._pos
+        self._ids[pos] = a
+        self._mask[pos] = 1
+        self._pos = pos + 1
+        if a != self._eos and self._pos < self._end:
+            return self._obs(), 0.0, False, False, {}
+        # End of the completion: on EOS (termination) or a full budget (truncation, as TimeLimit's).
+        ended_by_eos = a == self._eos
+        completion = self.codec.decode(self._ids[self._start : self._pos]).strip()
+        try:
+            reward, terminated, info = self._end_of_completion(completion, ended_by_eos)
+        except Exception:
+            # Leave the episode as it was before this step, so that the caller can fix the reward and retry.
+            self._pos = pos
+            self._ids[pos] = self.codec.pad_id
+            self._mask[pos] = 0
+            raise
+        truncated = not terminated and not ended_by_eos and self._pos >= self._end
+        if terminated:
+            self._status = "terminated"
+        elif truncated:
+            self._status = "truncated"
+        self._last_text = completion
+        if self.render_mode == "human":
+            self.render()
+        return self._obs(), float(reward), terminated, truncated, info
+
+    def render(self) -> str | None:
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
+            return None
+        if self._sample_ is None:
+            text = "(call reset() first)"
+        else:
+            completion = self.codec.decode(self._ids[self._start : self._pos])
+            text = f"{self._sample_.prompt}{completion if completion.startswith(' ') else ' ' + completion}"
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text
+
+    # ----------------------------------------------------------------------------------------------- helpers
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        return {"input_ids": self._ids.copy(), "attention_mask": self._mask.copy()}
+
+    def _check_action(self, action: Any) -> int:
+        if type(action) is int or isinstance(action, np.integer):
+            a = int(action)
+        elif isinstance(action, np.ndarray) and action.size == 1 and np.issubdtype(action.dtype, np.integer):
+            a = int(action.reshape(()))
+        else:
+            raise TypeError(
+                f"action {action!r} is not an integer token id; pass an int in [0, {self._vocab}) "
+                "(use TextActionWrapper to step with text)"
+            )
+        if not 0 <= a < self._vocab:
+            raise ValueError(
+                f"action {a} is outside Discrete({self._vocab}); token ids run from 0 to {self._vocab - 1}"
+            )
+        return a
+
+    @property
+    def prompt_length(self) -> int:
+        """Number of prompt tokens in the current observation."""
+        return self._start
+
+    @property
+    def completion_ids(self) -> list[int]:
+        """Token ids generated so far in the current completion."""
+        return self._ids[self._start : self._pos].tolist()
+
+
+def _check_positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, not {value!r}")

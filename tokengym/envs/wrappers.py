@@ -1,0 +1,63 @@
+"""Drive a token-level environment with whole strings, for LLM agents that generate elsewhere and for people."""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+import gymnasium as gym
+from gymnasium import spaces
+
+from tokengym.envs.core import TokenEnv
+
+
+class TextActionWrapper(gym.Wrapper):
+    """Step a token-level environment with a whole utterance: ``env.step("Sure, I can help.")``.
+
+    The text is tokenised and fed token by token; the step returns the last observation, the summed reward
+    and the last step's flags and info, with ``info["tokens_fed"]`` and ``info["tokens_dropped"]`` (tokens past
+    the end of the episode are dropped, never fed into the next one).
+
+    Args:
+        env: a token-level environment (its unwrapped env is a :class:`~tokengym.envs.core.TokenEnv`).
+        end_utterance: append the end-of-sequence token after the text, so one call writes one whole reply.
+            With ``False`` each call appends text to the reply, which then ends at the token budget (an empty
+            string is refused, since it would feed nothing).
+
+    Example:
+        >>> import gymnasium as gym, tokengym
+        >>> env = TextActionWrapper(gym.make("Dialogue-v0"))
+        >>> _ = env.reset(seed=0)
+        >>> obs, reward, terminated, truncated, info = env.step("Hello! How can I help you today?")
+        >>> terminated, "reward_components" in info
+        (True, True)
+    """
+
+    def __init__(self, env: gym.Env, end_utterance: bool = True) -> None:
+        super().__init__(env)
+        if not isinstance(env.unwrapped, TokenEnv):
+            raise TypeError(f"TextActionWrapper needs a tokengym token-level env, got {type(env.unwrapped).__name__}")
+        self.end_utterance = bool(end_utterance)
+        budget = env.unwrapped.max_new_tokens
+        self.action_space = spaces.Text(max_length=64 * budget, charset=string.printable)
+
+    def step(self, action: Any):
+        if not isinstance(action, str):
+            raise TypeError(f"TextActionWrapper steps with a string, not {type(action).__name__}: {action!r}")
+        codec = self.env.unwrapped.codec
+        ids = codec.encode(action)
+        if self.end_utterance:
+            ids.append(codec.eos_id)
+        elif not ids:
+            raise ValueError("empty text with end_utterance=False feeds no token; pass some text")
+        total, fed = 0.0, 0
+        for token in ids:
+            obs, reward, terminated, truncated, info = self.env.step(token)
+            total += float(reward)
+            fed += 1
+            if terminated or truncated:
+                break
+        info = dict(info)
+        info["tokens_fed"] = fed
+        info["tokens_dropped"] = len(ids) - fed
+        return obs, total, terminated, truncated, info

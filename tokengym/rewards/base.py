@@ -1,0 +1,310 @@
+"""The reward protocol, weighted composition of named components, and the reward-spec parser.
+
+A reward is a batched callable, as in TRL: ``fn(prompts, completions, **kwargs) -> list[float]``. Keyword
+arguments carry per-sample columns, each a list as long as ``prompts``: ``references`` (the reference text),
+and whatever the task adds (``sources``, ``facts``, ``history``...). Configurable rewards are picklable callable
+classes with a ``name``.
+
+A :class:`CompositeReward` is a weighted sum of named components. It is what environments hold: build one
+from a spec with :func:`make_reward`::
+
+    >>> from tokengym.rewards import make_reward
+    >>> reward = make_reward("rouge_l + 0.5*verbosity(max_words=5)")
+    >>> reward.weights
+    {'rouge_l': 1.0, 'verbosity': 0.5}
+    >>> totals, parts = reward.score(["Q"], ["the cat sat"], references=["the cat sat down"])
+    >>> round(parts["rouge_l"][0], 3), parts["verbosity"][0]
+    (0.857, 0.0)
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import math
+import numbers
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class RewardFunc(Protocol):
+    """What every reward is: a named, batched callable returning one float per completion."""
+
+    name: str
+
+    def __call__(self, prompts: list[str], completions: list[str], **kwargs: Any) -> list[float]: ...
+
+
+class Reward:
+    """Base class for built-in rewards: a name, a documented range and a per-sample ``_score``.
+
+    Subclasses set ``name`` and ``range`` and implement :meth:`_score`; batching, argument checks and the
+    column plumbing live here.
+    """
+
+    name: str = "reward"
+    range: tuple[float, float] = (-math.inf, math.inf)
+    needs: tuple[str, ...] = ()
+
+    def __call__(self, prompts: list[str], completions: list[str], **kwargs: Any) -> list[float]:
+        n = len(completions)
+        if len(prompts) != n:
+            raise ValueError(f"{self.name}: got {len(prompts)} prompts but {n} completions")
+        for column in self.needs:
+            values = kwargs.get(column)
+            if values is None:
+                raise ValueError(f"reward {self.name!r} needs {column}=[...] (one per completion)")
+            if len(values) != n:
+                raise ValueError(f"{self.name}: {column} has {len(values)} items, expected {n}")
+        return [
+            float(self._score(prompts[i], completions[i], **{k: v[i] for k, v in kwargs.items() if _is_column(v, n)}))
+            for i in range(n)
+        ]
+
+    def _score(self, prompt: str, completion: str, **columns: Any) -> float:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        return f"{type(self).__name__}({params})"
+
+
+def _is_column(value: Any, n: int) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str) and len(value) == n
+
+
+class CompositeReward:
+    """A weighted sum of named reward components (multi-objective).
+
+    Args:
+        components: mapping of name to reward callable.
+        weights: mapping of name to weight (a real number); missing names weigh 1.0.
+        normalize: divide the total by the sum of absolute weights, so that a mix of rewards in [0, 1] stays
+            in [0, 1].
+
+    Example:
+        >>> from tokengym.rewards import CompositeReward, Rouge, Verbosity
+        >>> mix = CompositeReward({"rouge_l": Rouge("rouge_l"), "verbosity": Verbosity(max_words=3)},
+        ...                       weights={"rouge_l": 1.0, "verbosity": 0.5})
+        >>> mix(["Q"], ["a b c d e f"], references=["a b c"])
+        [0.1666666666666667]
+    """
+
+    def __init__(
+        self,
+        components: Mapping[str, Callable[..., list[float]]],
+        weights: Mapping[str, float] | None = None,
+        normalize: bool = False,
+    ) -> None:
+        if not components:
+            raise ValueError("a reward needs at least one component")
+        weights = dict(weights or {})
+        unknown = set(weights) - set(components)
+        if unknown:
+            raise ValueError(f"weights given for unknown components {sorted(unknown)}; components: {list(components)}")
+        for name, fn in components.items():
+            if not callable(fn):
+                raise TypeError(f"reward component {name!r} is not callable: {fn!r}")
+        self.components = dict(components)
+        self.weights = {name: _check_weight(name, weights.get(name, 1.0)) for name in self.components}
+        self.normalize = bool(normalize)
+        scale = sum(abs(w) for w in self.weights.values())
+        self._scale = scale if (self.normalize and scale > 0) else 1.0
+        self.name = "+".join(self.components)
+
+    def score(
+        self, prompts: list[str], completions: list[str], **kwargs: Any
+    ) -> tuple[list[float], dict[str, list[float]]]:
+        """Totals and the raw (unweighted) value of every component, per completion."""
+        parts: dict[str, list[float]] = {}
+        for name, fn in self.components.items():
+            values = list(fn(prompts, completions, **kwargs))
+            if len(values) != len(completions):
+                raise ValueError(
+                    f"reward component {name!r} returned {len(values)} values for {len(completions)} completions"
+                )
+            for v in values:
+                if not isinstance(v, numbers.Real) or math.isnan(v):
+                    raise ValueError(f"reward component {name!r} returned {v!r}; rewards must be real numbers")
+            parts[name] = [float(v) for v in values]
+        totals = [
+            sum(self.weights[name] * parts[name][i] for name in self.components) / self._scale
+            for i in range(len(completions))
+        ]
+        return totals, parts
+
+    def __call__(self, prompts: list[str], completions: list[str], **kwargs: Any) -> list[float]:
+        return self.score(prompts, completions, **kwargs)[0]
+
+    def __repr__(self) -> str:
+        terms = " + ".join(f"{w:g}*{n}" for n, w in self.weights.items())
+        return f"CompositeReward({terms}{', normalize=True' if self.normalize else ''})"
+
+
+def _check_weight(name: str, weight: Any) -> float:
+    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not math.isfinite(weight):
+        raise TypeError(f"the weight of reward {name!r} must be a finite number, not {weight!r}")
+    return float(weight)
+
+
+# --------------------------------------------------------------------------------------------- registry
+
+_REGISTRY: dict[str, Callable[..., Any]] = {}
+
+
+def register_reward(name: str, factory: Callable[..., Any]) -> None:
+    """Make ``name`` usable in reward specs; ``factory(**kwargs)`` builds the reward."""
+    if not name.isidentifier():
+        raise ValueError(f"reward name {name!r} must be a Python identifier (letters, digits, underscores)")
+    _REGISTRY[name] = factory
+
+
+def reward_names() -> list[str]:
+    """Names usable in reward specs, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_reward(name: str, **kwargs: Any) -> Any:
+    """Build the registered reward ``name`` with ``kwargs``.
+
+    Raises:
+        KeyError: for an unknown name, with the closest known names.
+    """
+    if name not in _REGISTRY:
+        close = difflib.get_close_matches(name, _REGISTRY, n=3)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise KeyError(f"unknown reward {name!r}{hint} Known rewards: {', '.join(reward_names())}")
+    try:
+        return _REGISTRY[name](**kwargs)
+    except TypeError as err:
+        raise TypeError(f"bad arguments for reward {name!r}: {err}") from err
+
+
+RewardSpec = str | Mapping[str, Any] | Callable[..., Any] | Sequence[Any] | CompositeReward
+
+
+def make_reward(spec: RewardSpec, normalize: bool = False) -> CompositeReward:
+    """Build a :class:`CompositeReward` from a spec.
+
+    Args:
+        spec: one of
+            - a string expression over registered names: ``"rouge_l"``, ``"rouge_l + 0.5*bleu - 0.1*verbosity"``,
+              ``"rouge_l + 0.2*verbosity(max_words=30)"`` (arguments are Python literals);
+            - a mapping ``{name: weight}`` or ``{name: (weight, {kwargs})}``;
+            - a callable reward (its ``name`` attribute, or ``__name__``, names it) or a list of them;
+            - a :class:`CompositeReward` (returned as is).
+        normalize: divide totals by the sum of absolute weights.
+
+    Raises:
+        ValueError: if a string spec does not parse (the message shows where).
+        KeyError: for an unknown reward name.
+        TypeError: for a weight that is not a number.
+    """
+    if isinstance(spec, CompositeReward):
+        return spec
+    if isinstance(spec, str):
+        terms = parse_reward_spec(spec)
+        components: dict[str, Any] = {}
+        weights: dict[str, float] = {}
+        for weight, name, kwargs in terms:
+            if name in components:
+                raise ValueError(f"reward {name!r} appears twice in {spec!r}; combine its weights into one term")
+            components[name] = get_reward(name, **kwargs)
+            weights[name] = weight
+        return CompositeReward(components, weights, normalize=normalize)
+    if isinstance(spec, Mapping):
+        components, weights = {}, {}
+        for name, value in spec.items():
+            kwargs: dict[str, Any] = {}
+            if isinstance(value, tuple):
+                if len(value) != 2 or not isinstance(value[1], Mapping):
+                    raise TypeError(f"reward {name!r}: expected weight or (weight, kwargs), got {value!r}")
+                value, kwargs = value[0], dict(value[1])
+            weights[name] = _check_weight(name, value)
+            components[name] = get_reward(name, **kwargs)
+        return CompositeReward(components, weights, normalize=normalize)
+    if callable(spec):
+        return CompositeReward({_callable_name(spec): spec}, normalize=normalize)
+    if isinstance(spec, Sequence) and spec and all(callable(f) for f in spec):
+        named = {}
+        for fn in spec:
+            name = _callable_name(fn)
+            if name in named:
+                raise ValueError(f"two reward components are named {name!r}; give them distinct names")
+            named[name] = fn
+        return CompositeReward(named, normalize=normalize)
+    raise TypeError(
+        f"reward must be a spec string, a {{name: weight}} mapping, a callable or a list of callables; got {spec!r}"
+    )
+
+
+def _callable_name(fn: Any) -> str:
+    return str(getattr(fn, "name", None) or getattr(fn, "__name__", None) or type(fn).__name__)
+
+
+def parse_reward_spec(spec: str) -> list[tuple[float, str, dict[str, Any]]]:
+    """Parse ``"rouge_l + 0.5*bleu - 0.1*verbosity(max_words=30)"`` into ``[(weight, name, kwargs), ...]``.
+
+    Raises:
+        ValueError: naming the offending part of the spec and the accepted forms.
+    """
+    if not spec.strip():
+        raise ValueError("empty reward spec; try e.g. 'rouge_l' or 'rouge_l + 0.5*bleu'")
+    try:
+        tree = ast.parse(spec.strip(), mode="eval").body
+    except SyntaxError as err:
+        raise ValueError(
+            f"reward spec {spec!r} does not parse at column {err.offset}: write a sum of terms like "
+            "'rouge_l + 0.5*bleu - 0.1*verbosity(max_words=30)'"
+        ) from None
+    terms: list[tuple[float, str, dict[str, Any]]] = []
+    _collect_terms(tree, 1.0, terms, spec)
+    return terms
+
+
+def _collect_terms(node: ast.expr, sign: float, out: list, spec: str) -> None:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        _collect_terms(node.left, sign, out, spec)
+        _collect_terms(node.right, -sign if isinstance(node.op, ast.Sub) else sign, out, spec)
+        return
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        _collect_terms(node.operand, -sign if isinstance(node.op, ast.USub) else sign, out, spec)
+        return
+    weight = 1.0
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        number, term = node.left, node.right
+        if not _is_number(number):
+            number, term = node.right, node.left
+        if not _is_number(number):
+            raise ValueError(f"reward spec {spec!r}: {ast.get_source_segment(spec, node)!r} should be NUMBER*name")
+        weight = float(number.value)  # type: ignore[attr-defined]
+        node = term
+    name, kwargs = _term(node, spec)
+    out.append((sign * weight, name, kwargs))
+
+
+def _is_number(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+
+
+def _term(node: ast.expr, spec: str) -> tuple[str, dict[str, Any]]:
+    if isinstance(node, ast.Name):
+        return node.id, {}
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.args:
+        kwargs = {}
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise ValueError(f"reward spec {spec!r}: '**' is not allowed in arguments")
+            try:
+                kwargs[kw.arg] = ast.literal_eval(kw.value)
+            except ValueError:
+                raise ValueError(
+                    f"reward spec {spec!r}: argument {kw.arg}={ast.get_source_segment(spec, kw.value)} "
+                    "must be a literal (number, string, list...)"
+                ) from None
+        return node.func.id, kwargs
+    segment = ast.get_source_segment(spec, node) or ast.dump(node)
+    raise ValueError(
+        f"reward spec {spec!r}: cannot read {segment!r}; terms are NAME, NUMBER*NAME or NAME(key=value, ...)"
+    )
