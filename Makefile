@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/tokengym demo
+	$(VENV)/bin/tokengym episodes
 
 test: $(STAMP)
 	$(PY) -m ruff check tokengym tests benchmarks

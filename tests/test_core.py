@@ -123,7 +123,7 @@ def test_fit_prompt_sides_and_suffix():
     [
         ({"max_prompt_len": 0}, "max_prompt_len must be a positive integer"),
         ({"max_new_tokens": 2.5}, "max_new_tokens must be a positive integer"),
-        ({"render_mode": "rgb_array"}, "render_mode must be None or one of"),
+        ({"render_mode": "video"}, "render_mode must be None or one of"),
         ({"reward": "rouge_q"}, "unknown reward 'rouge_q'"),
         ({"reward": "rouge_l +* bleu"}, "does not parse"),
         ({"source": "web"}, "unknown dialogue source 'web'"),
@@ -142,6 +142,10 @@ def test_render_ansi_shows_prompt_and_completion():
         env.step(t)
     text = env.render()
     assert text.endswith("Assistant: Good morning")
+    frame = gym.make("Dialogue-v0", render_mode="rgb_array")
+    frame.reset(seed=0)
+    image = frame.render()
+    assert image.dtype == np.uint8 and image.shape == (360, 640, 3) and (image < 128).any()
 
 
 def test_any_transformers_tokenizer_object_or_path(tmp_path):

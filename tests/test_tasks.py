@@ -20,8 +20,8 @@ def test_dialogue_prompt_format_and_reference_reward():
     env = TextActionWrapper(gym.make("Dialogue-v0", source="corpus"))
     env.reset(seed=0, options={"index": 0})
     example = corpus_examples("train")[0]
-    assert env.unwrapped._sample_.prompt == format_dialogue(example.history)
-    assert env.unwrapped._sample_.prompt.endswith("Assistant:")
+    assert env.unwrapped.current_sample.prompt == format_dialogue(example.history)
+    assert env.unwrapped.current_sample.prompt.endswith("Assistant:")
     _, reward, terminated, _, info = env.step(example.reference)
     assert terminated and info["completion"] == example.reference
     assert info["reward_components"]["relevance_lexical"] == pytest.approx(1.0)
@@ -33,7 +33,7 @@ def test_dialogue_reference_beats_off_topic_reply():
     better = 0
     for seed in range(20):
         _, info = env.reset(seed=seed)
-        reference = env.unwrapped._sample_.columns["references"]
+        reference = env.unwrapped.current_sample.columns["references"]
         good = env.step(reference)[1]
         env.reset(seed=seed)
         bad = env.step("Purple elephants calculate the tax of sandwiches.")[1]
@@ -48,7 +48,7 @@ def test_dialogue_sources_and_splits_differ():
     for seed in range(30):
         assert corpus.reset(seed=seed)[1]["prompt"].startswith("User:")
         generated.reset(seed=seed)
-        kinds.add(generated.unwrapped._sample_.metadata["kind"])
+        kinds.add(generated.unwrapped.current_sample.metadata["kind"])
     assert kinds == {"chitchat", "persona", "support"}
     train = {gym.make("Dialogue-v0", source="generated").reset(seed=s)[1]["prompt"] for s in range(20)}
     test = {gym.make("Dialogue-v0", source="generated", split="test").reset(seed=s)[1]["prompt"] for s in range(20)}
@@ -92,7 +92,7 @@ def test_summarization_reference_scores_high_and_facts_are_reported():
     _, reward, terminated, _, info = play("Summarization-v0", "placeholder")
     env = TextActionWrapper(gym.make("Summarization-v0"))
     env.reset(seed=5)
-    sample = env.unwrapped._sample_
+    sample = env.unwrapped.current_sample
     _, reward, terminated, _, info = env.step(sample.columns["references"])
     assert terminated and info["reward_components"]["rouge_l"] == pytest.approx(1.0)
     assert reward == pytest.approx(1.0)
@@ -149,3 +149,34 @@ def test_text_wrapper_without_end_of_utterance_appends():
         env.step("")
     with pytest.raises(TypeError, match="needs a tokengym"):
         TextActionWrapper(gym.make("CartPole-v1"))
+
+
+def test_earlier_assistant_turns_end_with_eos_like_the_agents_own_reply(tmp_path):
+    path = tmp_path / "chat.jsonl"
+    path.write_text(json.dumps({"context": ["Hi", "Hello!", "Any plans?"], "response": "Reading."}) + "\n")
+    env = gym.make("Dialogue-v0", data_path=str(path)).unwrapped
+    obs, info = env.reset(seed=0)
+    codec = env.codec
+    ids = obs["input_ids"][: env.prompt_length].tolist()
+    expected = [
+        *codec.encode("User: Hi\n"),
+        *codec.encode("Assistant: Hello!"),
+        codec.eos_id,
+        *codec.encode("\n"),
+        *codec.encode("User: Any plans?\n"),
+        *codec.encode("Assistant:"),
+    ]
+    assert ids == expected
+    assert codec.decode(ids) == info["prompt"]
+
+
+def test_training_documents_are_laid_out_like_prompts():
+    from tokengym.data.text_corpus import training_documents
+    from tokengym.envs.dialogue import dialogue_document
+    from tokengym.tokenizer import EOS_TOKEN
+
+    assert dialogue_document(["a", "b", "c", "d", "e"], "<e>") == "User: a\nAssistant: b<e>\nUser: c\nAssistant: d<e>"
+    docs = list(training_documents(articles=2, dialogues=3, corpus_repeats=0))
+    assert len(docs) == 2 * 3 + 3
+    assert all(d.endswith(EOS_TOKEN) for d in docs)
+    assert "\nTL;DR: " in docs[0] and docs[-1].startswith("User: ")

@@ -1,7 +1,10 @@
 """The ``tokengym`` command.
 
-tokengym list              the registered environments and reward names
-tokengym demo [--episodes N] [--seed S]
+tokengym list              the registered environments, reward names and embedded models
+tokengym demo [--steps N] [--seed S] [--out DIR]
+                           the main job: PPO from the embedded model on Dialogue-v0, zero-shot vs trained
+                           reward on held-out prompts, sample replies, a learning-curve PNG
+tokengym episodes [--episodes N] [--seed S]
                            real episodes of every environment: a random policy, then the reference
                            text played through the string-level wrapper, with reward components
 """
@@ -43,6 +46,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         low, high = getattr(fn, "range", ("?", "?"))
         doc = (type(fn).__doc__ or "").strip().splitlines()[0]
         print(f"  {name:<18} [{low:g}, {high:g}]  {doc}")
+    from tokengym.agents.lm import model_names
+
+    print("Models:")
+    for name in model_names():
+        print(f"  {name:<18} embedded (see tokengym/assets/{name}/README.md); any Hugging Face id or folder works too")
     return 0
 
 
@@ -53,6 +61,16 @@ def _print_episode(label: str, info: dict, total: float) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from tokengym.agents.demo import DemoConfig, format_report, run_demo
+
+    cfg = DemoConfig(total_timesteps=args.steps, seed=args.seed, out_dir=args.out)
+    print(f"tokengym {tokengym.__version__} demo: PPO on {cfg.env_id} from the embedded '{cfg.model_name}' model")
+    result = run_demo(cfg, progress_bar=not args.no_progress)
+    print(format_report(result))
+    return 0
+
+
+def cmd_episodes(args: argparse.Namespace) -> int:
     print(f"tokengym {tokengym.__version__}: {args.episodes} episode(s) of every registered environment\n")
     rng = np.random.default_rng(args.seed)
     for env_id in registered_ids():
@@ -73,15 +91,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 steps += 1
                 done = terminated or truncated
             _print_episode("random", info, total)
-            text_env.reset(seed=seed)
-            reference = info.get("references", "")
-            _, ref_total, _, _, ref_info = text_env.step(reference)
-            _print_episode("reference", ref_info, ref_total)
+            reference = info.get("references")
+            if reference is not None:
+                text_env.reset(seed=seed)
+                _, ref_total, _, _, ref_info = text_env.step(reference)
+                _print_episode("reference", ref_info, ref_total)
         elapsed = time.perf_counter() - start
         print(f"  {steps} random token-steps in {elapsed:.2f}s\n")
         env.close()
     print("A random policy writes noise; the reference text shows what a good completion earns.")
-    print("Train a policy on these environments with any Stable-Baselines3 algorithm (see README).")
+    print("`tokengym demo` trains a language-model policy on Dialogue-v0.")
     return 0
 
 
@@ -90,10 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tokengym {tokengym.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="registered environments and rewards").set_defaults(func=cmd_list)
-    demo = sub.add_parser("demo", help="run real episodes of every environment")
-    demo.add_argument("--episodes", type=int, default=2, help="episodes per environment (default 2)")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
+    demo = sub.add_parser("demo", help="train PPO on Dialogue-v0 from the embedded model, show before/after")
+    demo.add_argument("--steps", type=int, default=8192, help="PPO token steps (default 8192)")
+    demo.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    demo.add_argument("--out", default="runs/demo", help="folder for the learning curve and model (runs/demo)")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.set_defaults(func=cmd_demo)
+    episodes = sub.add_parser("episodes", help="run real episodes of every environment with a random policy")
+    episodes.add_argument("--episodes", type=int, default=2, help="episodes per environment (default 2)")
+    episodes.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
+    episodes.set_defaults(func=cmd_episodes)
     return parser
 
 

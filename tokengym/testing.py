@@ -129,7 +129,7 @@ def check_time_limit(env_id: str) -> None:
     for t, a in enumerate(_actions(e, limit, 0), start=1):
         _, reward, terminated, truncated, info = e.step(a)
         if t < limit:
-            assert not (terminated or truncated) and reward == 0.0 and info == {}
+            assert not (terminated or truncated) and np.isfinite(reward) and info == {}
     assert truncated and not terminated, "the budget's last step must truncate"
     assert "reward_components" in info and "completion" in info, "the completion is scored when truncated"
     short = gym.make(env_id, max_episode_steps=3)
@@ -145,9 +145,9 @@ def check_text_wrapper(env: EnvSource) -> None:
     """The environment can be driven with whole strings through :class:`TextActionWrapper`."""
     e = TextActionWrapper(_maker(env)())
     e.reset(seed=0)
-    _, reward, terminated, truncated, info = e.step("Thank you, that is a good question.")
+    _, reward, terminated, truncated, info = e.step("Thank you!")
     assert terminated and not truncated
-    assert info["completion"] == "Thank you, that is a good question."
+    assert info["completion"] == "Thank you!"
     assert np.isfinite(reward) and info["tokens_dropped"] == 0
 
 

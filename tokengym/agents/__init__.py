@@ -1,1 +1,26 @@
-"""Language-model policies for Stable-Baselines3, model loading and baselines (see DESIGN.md)."""
+"""Language-model policies for Stable-Baselines3, model loading, supervised warm start and evaluation.
+
+Example:
+    >>> import gymnasium as gym, tokengym
+    >>> from stable_baselines3 import PPO
+    >>> from tokengym.agents import LMActorCriticPolicy
+    >>> model = PPO(LMActorCriticPolicy, gym.make("Dialogue-v0"), n_steps=64, batch_size=64)
+"""
+
+from tokengym.agents.evaluate import EvalReport, evaluate_policy_text
+from tokengym.agents.lm import disable_dropout, load_lm, model_names
+from tokengym.agents.policy import LMActorCriticPolicy, check_token_spaces, top_k_top_p_filter
+from tokengym.agents.sft import SFTConfig, supervised_finetune
+
+__all__ = [
+    "EvalReport",
+    "LMActorCriticPolicy",
+    "SFTConfig",
+    "check_token_spaces",
+    "disable_dropout",
+    "evaluate_policy_text",
+    "load_lm",
+    "model_names",
+    "supervised_finetune",
+    "top_k_top_p_filter",
+]

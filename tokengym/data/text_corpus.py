@@ -1,8 +1,8 @@
 """The text the embedded tokenizer (and the embedded model) is trained on, laid out as the tasks lay it out.
 
-Every document is a complete task episode as an environment would show it — a dialogue prompt followed by
-its reply, an article prompt followed by its summary — ending with the end-of-sequence token, so that a
-model trained on it learns both the formats and where to stop.
+Every document is laid out as an environment shows its task — a conversation whose assistant turns each end
+with the end-of-sequence token, an article prompt followed by its summary and the end-of-sequence token —
+so that a model trained on it learns both the formats and where to stop.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from tokengym.data.corpus import chatterbot_conversations
 from tokengym.data.dialogues import conversation_for
 from tokengym.tokenizer import EOS_TOKEN
 
-#: Documents per source in the default corpus (about 36 MB of text).
-DEFAULT_SIZES = {"articles": 6000, "dialogues": 12000, "corpus_repeats": 3}
+#: Documents per source in the default corpus.
+DEFAULT_SIZES = {"articles": 6000, "dialogues": 30000, "corpus_repeats": 5}
 
 
 def _dialogue_documents(turns: tuple[str, ...]) -> Iterator[str]:
-    from tokengym.envs.dialogue import format_dialogue
+    from tokengym.envs.dialogue import dialogue_document
 
-    for i in range(1, len(turns), 2):
-        yield f"{format_dialogue(turns[:i])} {turns[i]}{EOS_TOKEN}"
+    if len(turns) >= 2:
+        yield dialogue_document(turns, EOS_TOKEN)
 
 
 def training_documents(
@@ -34,7 +34,7 @@ def training_documents(
 
     Args:
         articles: generated articles per difficulty (each becomes ``article\\nTL;DR: summary<eos>``).
-        dialogues: generated conversations (each gives one document per assistant turn).
+        dialogues: generated conversations (one document each; every assistant turn ends with EOS).
         corpus_repeats: how many times the chatterbot-corpus train conversations appear (they are few).
     """
     for index in range(articles):

@@ -5,6 +5,7 @@ id                           entry point                        max_episode_step
 ============================ ================================== ==================
 ``Dialogue-v0``              :class:`DialogueEnv`               48
 ``Summarization-v0``         :class:`SummarizationEnv`          48
+``TokenSubset-v0``           :class:`TokenSubsetEnv` (toy)      8
 ============================ ================================== ==================
 """
 
@@ -16,6 +17,7 @@ from tokengym.envs.wrappers import TextActionWrapper
 ENVIRONMENTS = {
     "Dialogue-v0": ("tokengym.envs.dialogue:DialogueEnv", 48, {}),
     "Summarization-v0": ("tokengym.envs.summarization:SummarizationEnv", 48, {}),
+    "TokenSubset-v0": ("tokengym.envs.toy:TokenSubsetEnv", 8, {}),
 }
 
 for _env_id, (_entry_point, _steps, _kwargs) in ENVIRONMENTS.items():

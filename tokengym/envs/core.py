@@ -69,12 +69,13 @@ class TokenEnv(gym.Env):
         reward: a reward spec for :func:`tokengym.rewards.make_reward`; ``None`` takes the task's default.
         max_prompt_len: prompt budget in tokens; longer prompts are truncated on the task's documented side.
         max_new_tokens: completion budget in tokens (end-of-sequence included).
-        render_mode: ``None``, ``"ansi"`` (``render()`` returns the text) or ``"human"`` (prints it).
+        render_mode: ``None``, ``"ansi"`` (``render()`` returns the text), ``"human"`` (prints it) or
+            ``"rgb_array"`` (an image of the text, for video recorders; SB3's ``make_vec_env`` asks for it).
 
     Subclasses set ``default_reward`` and implement :meth:`_sample`.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human", "rgb_array"], "render_fps": 4}
     default_reward: ClassVar[str] = "rouge_l"
     truncation_side: ClassVar[str] = "left"
 
@@ -200,7 +201,7 @@ class TokenEnv(gym.Env):
             self.render()
         return self._obs(), float(reward), terminated, truncated, info
 
-    def render(self) -> str | None:
+    def render(self) -> str | np.ndarray | None:
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
             return None
@@ -212,6 +213,8 @@ class TokenEnv(gym.Env):
         if self.render_mode == "human":
             print(text)
             return None
+        if self.render_mode == "rgb_array":
+            return text_image(text)
         return text
 
     # ----------------------------------------------------------------------------------------------- helpers
@@ -236,6 +239,11 @@ class TokenEnv(gym.Env):
         return a
 
     @property
+    def current_sample(self) -> Sample | None:
+        """The task instance of the current episode (prompt, reference columns, metadata); ``None`` before reset."""
+        return self._sample_
+
+    @property
     def prompt_length(self) -> int:
         """Number of prompt tokens in the current observation."""
         return self._start
@@ -244,6 +252,19 @@ class TokenEnv(gym.Env):
     def completion_ids(self) -> list[int]:
         """Token ids generated so far in the current completion."""
         return self._ids[self._start : self._pos].tolist()
+
+
+def text_image(text: str, width: int = 640, height: int = 360, columns: int = 100) -> np.ndarray:
+    """The text, wrapped, drawn black on white: an ``(height, width, 3)`` uint8 frame for video recorders."""
+    import textwrap
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    lines = [w for line in text.splitlines() for w in (textwrap.wrap(line, columns) or [""])]
+    draw.multiline_text((6, 6), "\n".join(lines[-(height // 12) :]), fill="black", spacing=1)
+    return np.asarray(image, dtype=np.uint8).copy()
 
 
 def _check_positive_int(name: str, value: Any) -> None:

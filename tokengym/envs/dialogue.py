@@ -46,6 +46,26 @@ def format_dialogue(history: Sequence[str]) -> str:
     return "".join(format_turn(USER if i % 2 == 0 else ASSISTANT, t) for i, t in enumerate(history)) + f"{ASSISTANT}:"
 
 
+def dialogue_turn_ids(codec: Any, index: int, text: str) -> list[int]:
+    """Token ids of turn ``index`` of a conversation: user turns end with a newline, assistant turns with the
+    end-of-sequence token and then a newline, exactly as the agent's own replies end."""
+    if index % 2 == 0:
+        return codec.encode(format_turn(USER, text))
+    return [*codec.encode(f"{ASSISTANT}: {text}"), codec.eos_id, *codec.encode("\n")]
+
+
+def dialogue_document(turns: Sequence[str], eos_token: str) -> str:
+    """A whole conversation as one training text, laid out token for token as Dialogue-v0 prompts are.
+
+    A trailing user turn (no reply to learn) is dropped.
+    """
+    n = len(turns) - (len(turns) % 2)
+    return "".join(
+        format_turn(USER, t) if i % 2 == 0 else f"{ASSISTANT}: {t}{eos_token}" + ("\n" if i + 1 < n else "")
+        for i, t in enumerate(turns[:n])
+    )
+
+
 def corpus_examples(split: str) -> tuple[DialogueExample, ...]:
     """Every assistant turn of the bundled chatterbot-corpus conversations of ``split``, as an example."""
     return tuple(
@@ -122,7 +142,9 @@ class DialogueEnv(TokenEnv):
     - Truncation: the reply reaches ``max_new_tokens`` tokens (registered as ``max_episode_steps``, so
       ``TimeLimit`` truncates on the same step); the reply is scored on that step.
 
-    Prompts longer than ``max_prompt_len`` lose their oldest tokens (the left side): recent turns matter most.
+    Earlier assistant turns end with the end-of-sequence token, as the agent's own reply does, then a newline
+    (the text in ``info["prompt"]`` shows the turns without it). Prompts longer than ``max_prompt_len`` lose
+    whole oldest turns, then tokens from the left: recent turns matter most.
 
     ## Arguments
     ```python
@@ -200,7 +222,7 @@ class DialogueEnv(TokenEnv):
         # Drop whole oldest turns first, then tokens from the left if the last user turn alone is too long.
         suffix = self.codec.encode(f"{ASSISTANT}:")
         room = self.max_prompt_len - len(suffix)
-        turns = [self.codec.encode(format_turn(USER if i % 2 == 0 else ASSISTANT, t)) for i, t in enumerate(history)]
+        turns = [dialogue_turn_ids(self.codec, i, t) for i, t in enumerate(history)]
         kept: list[int] = []
         for turn_ids in reversed(turns):
             if len(kept) + len(turn_ids) > room and kept:

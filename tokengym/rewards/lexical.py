@@ -93,7 +93,30 @@ class LexicalRelevance(Rouge):
         super().__init__("rouge_1", use_stemmer=use_stemmer, name="relevance_lexical")
 
 
-class Bleu(Reward):
+class _SacreBleuSentence(Reward):
+    """A sacrebleu sentence-level metric, built on first use (so instances pickle small), scaled to [0, 1]."""
+
+    range = (0.0, 1.0)
+    needs = ("references",)
+
+    def __init__(self) -> None:
+        self._metric: Any = None
+
+    def _build(self) -> Any:
+        raise NotImplementedError
+
+    def _score(self, prompt: str, completion: str, references: str, **_: Any) -> float:
+        if not completion.strip():
+            return 0.0
+        if self._metric is None:
+            self._metric = self._build()
+        return self._metric.sentence_score(completion, [references]).score / 100.0
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_metric": None}
+
+
+class Bleu(_SacreBleuSentence):
     """Sentence BLEU from ``sacrebleu`` (exponential smoothing, effective order), divided by 100: [0, 1].
 
     Example:
@@ -102,43 +125,19 @@ class Bleu(Reward):
     """
 
     name = "bleu"
-    range = (0.0, 1.0)
-    needs = ("references",)
 
-    def __init__(self) -> None:
-        self._metric: Any = None
+    def _build(self) -> Any:
+        from sacrebleu.metrics import BLEU
 
-    def _score(self, prompt: str, completion: str, references: str, **_: Any) -> float:
-        if not completion.strip():
-            return 0.0
-        if self._metric is None:
-            from sacrebleu.metrics import BLEU
-
-            self._metric = BLEU(effective_order=True)
-        return self._metric.sentence_score(completion, [references]).score / 100.0
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_metric": None}
+        return BLEU(effective_order=True)
 
 
-class Chrf(Reward):
+class Chrf(_SacreBleuSentence):
     """Sentence chrF (character n-gram F-score, beta=2) from ``sacrebleu``, divided by 100: [0, 1]."""
 
     name = "chrf"
-    range = (0.0, 1.0)
-    needs = ("references",)
 
-    def __init__(self) -> None:
-        self._metric: Any = None
+    def _build(self) -> Any:
+        from sacrebleu.metrics import CHRF
 
-    def _score(self, prompt: str, completion: str, references: str, **_: Any) -> float:
-        if not completion.strip():
-            return 0.0
-        if self._metric is None:
-            from sacrebleu.metrics import CHRF
-
-            self._metric = CHRF()
-        return self._metric.sentence_score(completion, [references]).score / 100.0
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_metric": None}
+        return CHRF()

@@ -1,0 +1,28 @@
+import pytest
+
+
+@pytest.fixture(scope="session")
+def micro_lm(tmp_path_factory):
+    """A randomly initialised 1-layer GPT-2 on the embedded tokenizer, saved like any local model folder."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from tokengym.tokenizer import default_tokenizer_dir, load_tokenizer
+
+    torch.manual_seed(0)
+    codec = load_tokenizer()
+    config = GPT2Config(
+        vocab_size=codec.vocab_size,
+        n_positions=512,
+        n_embd=32,
+        n_layer=1,
+        n_head=2,
+        eos_token_id=codec.eos_id,
+        bos_token_id=codec.eos_id,
+        pad_token_id=codec.pad_id,
+    )
+    folder = tmp_path_factory.mktemp("micro_lm")
+    GPT2LMHeadModel(config).save_pretrained(str(folder))
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (folder / name).write_bytes((default_tokenizer_dir() / name).read_bytes())
+    return str(folder)

@@ -1,0 +1,25 @@
+"""The main job runs end to end on a small budget (the full demo is `make demo`)."""
+
+import pytest
+
+from tokengym.agents.demo import DemoConfig, format_report, run_demo
+
+
+@pytest.mark.slow
+def test_demo_trains_evaluates_and_plots(tmp_path):
+    cfg = DemoConfig(
+        total_timesteps=256, n_envs=4, n_steps=64, batch_size=64, n_epochs=1, eval_episodes=3, out_dir=str(tmp_path)
+    )
+    result = run_demo(cfg, progress_bar=False, log=lambda *_: None)
+    assert len(result["before"].returns) == len(result["after"].returns) == 3
+    assert (tmp_path / "learning_curve.png").stat().st_size > 10_000
+    assert (tmp_path / "ppo_dialogue.zip").is_file()
+    text = format_report(result)
+    assert "zero-shot" in text and "trained" in text and "mean reward" in text
+
+
+def test_demo_config_checks_its_budget():
+    with pytest.raises(ValueError, match="less than one rollout"):
+        DemoConfig(total_timesteps=10)
+    with pytest.raises(ValueError, match="must divide"):
+        DemoConfig(batch_size=100)

@@ -1,0 +1,278 @@
+"""A causal language model as an SB3 actor-critic policy (PPO, A2C; TRPO takes it too).
+
+The action distribution is the model's next-token distribution at the last real token of the observation;
+the value is a linear head on the same hidden state. Observations follow the token contract of
+``tokengym.envs``: ``input_ids`` and ``attention_mask``, right-padded and contiguous from position 0.
+
+Example:
+    >>> import gymnasium as gym, tokengym
+    >>> from stable_baselines3 import PPO
+    >>> from tokengym.agents import LMActorCriticPolicy
+    >>> env = gym.make("Dialogue-v0")
+    >>> model = PPO(LMActorCriticPolicy, env, n_steps=64, batch_size=32, policy_kwargs={"model_name": "tiny"})
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.distributions import CategoricalDistribution
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.type_aliases import Schedule
+from torch import nn
+
+from tokengym.agents.lm import load_lm
+
+
+def check_token_spaces(
+    observation_space: spaces.Space, action_space: spaces.Space, vocab_size: int, max_positions: int | None = None
+) -> int:
+    """Check that the spaces follow the token contract and fit a model of ``vocab_size`` tokens and
+    ``max_positions`` positions.
+
+    Returns:
+        The sequence length L.
+
+    Raises:
+        ValueError: naming what does not match.
+    """
+    if not isinstance(observation_space, spaces.Dict) or set(observation_space.spaces) != {
+        "input_ids",
+        "attention_mask",
+    }:
+        raise ValueError(
+            f"a language-model policy needs Dict(input_ids, attention_mask) observations (the tokengym token "
+            f"contract), got {observation_space}"
+        )
+    ids, mask = observation_space["input_ids"], observation_space["attention_mask"]
+    if not isinstance(ids, spaces.Box) or len(ids.shape) != 1 or ids.shape != mask.shape:
+        raise ValueError(f"input_ids and attention_mask must be Box spaces of one shape (L,), got {ids} and {mask}")
+    if not isinstance(action_space, spaces.Discrete):
+        raise ValueError(f"a language-model policy acts with tokens: Discrete(vocab_size), not {action_space}")
+    if int(action_space.n) != vocab_size:
+        raise ValueError(
+            f"the environment's action space is Discrete({action_space.n}) but the model has {vocab_size} tokens; "
+            "make the environment with the model's tokenizer: gym.make(env_id, tokenizer=model_folder)"
+        )
+    if max_positions is not None and ids.shape[0] > max_positions:
+        raise ValueError(
+            f"observations of {ids.shape[0]} tokens exceed the model's {max_positions} positions; "
+            "lower the environment's max_prompt_len or max_new_tokens"
+        )
+    return int(ids.shape[0])
+
+
+def prefix_representatives(ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each row, a row of which it is a prefix (itself at least): the longest such row.
+
+    Args:
+        ids: ``(B, W)`` token ids, right-padded.
+        lengths: ``(B,)`` real lengths.
+
+    Returns:
+        ``(rep, keep)``: ``keep`` are the indices of the distinct representative rows, and ``rep[i]`` is the
+        position in ``keep`` of row ``i``'s representative.
+    """
+    width = ids.shape[1]
+    positions = torch.arange(width, device=ids.device)
+    inside = positions[None, :] < lengths[:, None]  # (B, W): the real tokens of each row
+    same = ids[:, None, :] == ids[None, :, :]  # (B, B, W)
+    # i is a prefix of j: j is at least as long and agrees with i on all of i's real tokens.
+    is_prefix = (same | ~inside[:, None, :]).all(-1) & (lengths[:, None] <= lengths[None, :])
+    # Longest candidate; ties (identical rows) go to the lowest index, so duplicates share one row.
+    rows = torch.arange(len(ids), device=ids.device)
+    score = torch.where(
+        is_prefix, lengths[None, :] * (len(ids) + 1) - rows[None, :], torch.full_like(rows, -1)[None, :]
+    )
+    best = score.argmax(-1)
+    keep, rep = torch.unique(best, return_inverse=True)
+    return rep, keep
+
+
+def top_k_top_p_filter(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+    """Logits with tokens outside the top-k and the top-p nucleus set to -inf (the best token always stays)."""
+    if top_k and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+        cumulative = torch.softmax(sorted_logits, dim=-1).cumsum(-1)
+        drop_sorted = cumulative - torch.softmax(sorted_logits, dim=-1) >= top_p
+        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    return logits
+
+
+class LMActorCriticPolicy(ActorCriticPolicy):
+    """Actor-critic policy whose actor is a causal LM and whose critic is a value head on its last hidden state.
+
+    Args:
+        observation_space: the token contract's ``Dict`` space.
+        action_space: ``Discrete(vocab_size)`` of the model's tokenizer.
+        lr_schedule: learning-rate schedule (SB3 passes it).
+        model_name: ``"tiny"``, a local folder or a Hugging Face id (see :func:`~tokengym.agents.load_lm`).
+        temperature: sampling temperature used by ``predict`` (evaluation); training always uses the raw
+            distribution, so that stored log-probabilities match.
+        top_k: keep only the k most likely tokens in ``predict`` (0: all).
+        top_p: nucleus sampling threshold in ``predict`` (1.0: off).
+        value_head_init_std: standard deviation of the value head's last layer at initialisation.
+        value_grad_to_lm: let the value loss train the language model too. Off by default: early value errors
+            are large, and their gradients through a shared body wreck a small pretrained LM; the critic is then
+            an MLP on the LM's (detached) last hidden state.
+        optimizer_class: the optimizer (SB3 convention).
+        optimizer_kwargs: its keyword arguments.
+
+    Dropout is off, pretrained weights are never re-initialised (no orthogonal init), and positions follow
+    the contiguous right-padded layout.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Schedule,
+        model_name: str = "tiny",
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        value_head_init_std: float = 0.01,
+        value_grad_to_lm: bool = False,
+        optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        # SB3 passes these to every ActorCriticPolicy; they have no meaning for a language model.
+        net_arch: Any = None,
+        activation_fn: Any = None,
+        ortho_init: bool = False,
+        use_sde: bool = False,
+        share_features_extractor: bool = True,
+        normalize_images: bool = False,
+    ) -> None:
+        if ortho_init:
+            raise ValueError("ortho_init=True would re-initialise the pretrained weights; leave it False")
+        if use_sde:
+            raise ValueError("gSDE is for continuous actions; token actions are Discrete")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, not {temperature!r}")
+        if not 0 < top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], not {top_p!r}")
+        self.model_name = str(model_name)
+        self.temperature, self.top_k, self.top_p = float(temperature), int(top_k), float(top_p)
+        self.value_head_init_std = float(value_head_init_std)
+        self.value_grad_to_lm = bool(value_grad_to_lm)
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            net_arch=[],
+            ortho_init=False,
+            share_features_extractor=True,
+            normalize_images=False,
+            optimizer_class=optimizer_class,
+            optimizer_kwargs=optimizer_kwargs,
+        )
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        self.lm, self.tokenizer = load_lm(self.model_name)
+        self.seq_len = check_token_spaces(
+            self.observation_space,
+            self.action_space,
+            self.tokenizer.vocab_size,
+            getattr(self.lm.config, "max_position_embeddings", None),
+        )
+        hidden = self.lm.config.hidden_size if hasattr(self.lm.config, "hidden_size") else self.lm.config.n_embd
+        self.value_net = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+        nn.init.normal_(self.value_net[2].weight, std=self.value_head_init_std)
+        nn.init.zeros_(self.value_net[2].bias)
+        self.action_dist = CategoricalDistribution(int(self.action_space.n))
+        self.lm.train(False)
+        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        for key in (
+            "net_arch",
+            "activation_fn",
+            "ortho_init",
+            "use_sde",
+            "log_std_init",
+            "full_std",
+            "use_expln",
+            "squash_output",
+            "features_extractor_class",
+            "features_extractor_kwargs",
+            "share_features_extractor",
+            "normalize_images",
+        ):
+            data.pop(key, None)
+        data.update(
+            model_name=self.model_name,
+            temperature=self.temperature,
+            top_k=self.top_k,
+            top_p=self.top_p,
+            value_head_init_std=self.value_head_init_std,
+            value_grad_to_lm=self.value_grad_to_lm,
+        )
+        return data
+
+    def train(self, mode: bool = True):
+        # SB3 toggles train mode around updates; dropout is off anyway, so the model computes the same function.
+        return super().train(mode)
+
+    # --------------------------------------------------------------------------------------------- forward
+
+    def _last_hidden(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and hidden state at the last real token of every observation.
+
+        Observations of one episode are prefixes of each other, and under causal attention the hidden state
+        at position ``n - 1`` of a longer sequence is the last hidden state of its ``n``-token prefix. So each
+        batch runs one forward pass per distinct longest sequence and reads every prefix's state from it.
+        """
+        ids = obs["input_ids"].long()  # SB3 casts Box observations to float32
+        lengths = obs["attention_mask"].long().sum(-1).clamp(min=1)
+        width = int(lengths.max())
+        ids = ids[:, :width]
+        rep, keep = prefix_representatives(ids, lengths)
+        rep_ids = ids[keep]
+        rep_mask = (torch.arange(width, device=ids.device)[None, :] < lengths[keep][:, None]).long()
+        position_ids = torch.arange(width, device=ids.device).expand_as(rep_ids)
+        body = self.lm.transformer if hasattr(self.lm, "transformer") else self.lm.base_model
+        hidden = body(input_ids=rep_ids, attention_mask=rep_mask, position_ids=position_ids).last_hidden_state
+        last = hidden[rep, lengths - 1]
+        logits = self.lm.get_output_embeddings()(last)
+        return logits.float(), last.float()
+
+    def forward(self, obs: dict[str, torch.Tensor], deterministic: bool = False):
+        logits, last = self._last_hidden(obs)
+        dist = self.action_dist.proba_distribution(action_logits=logits)
+        actions = dist.get_actions(deterministic=deterministic)
+        return actions, self._value(last), dist.log_prob(actions)
+
+    def evaluate_actions(self, obs: dict[str, torch.Tensor], actions: torch.Tensor):
+        logits, last = self._last_hidden(obs)
+        dist = self.action_dist.proba_distribution(action_logits=logits)
+        return self._value(last), dist.log_prob(actions), dist.entropy()
+
+    def get_distribution(self, obs: dict[str, torch.Tensor]):
+        logits, _ = self._last_hidden(obs)
+        return self.action_dist.proba_distribution(action_logits=logits)
+
+    def predict_values(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self._value(self._last_hidden(obs)[1])
+
+    def _value(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.value_net(hidden if self.value_grad_to_lm else hidden.detach())
+
+    def _predict(self, observation: dict[str, torch.Tensor], deterministic: bool = False) -> torch.Tensor:
+        logits, _ = self._last_hidden(observation)
+        if deterministic:
+            return logits.argmax(-1)
+        logits = top_k_top_p_filter(logits / self.temperature, self.top_k, self.top_p)
+        return torch.distributions.Categorical(logits=logits).sample()
+
+    def obs_to_tensor(self, observation: Any):
+        if isinstance(observation, dict):
+            observation = {k: np.asarray(v) for k, v in observation.items()}
+        return super().obs_to_tensor(observation)

@@ -1,0 +1,296 @@
+"""Pretrain the embedded default model "tiny": ``python -m tokengym.agents.pretrain [--minutes 25] [--out DIR]``.
+
+A GPT-2-architecture causal LM on the embedded tokenizer, trained from a seed on the documents of
+:func:`tokengym.data.text_corpus.training_documents` (dialogue turns, articles with their summaries: the
+train splits only), packed into fixed-length blocks. The script reads top to bottom: configuration,
+seeding, data, model, loop, then it saves safetensors weights (fp16), the config and a model card with the
+measured loss, and prints sample generations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tokengym.tokenizer import EOS_TOKEN, default_tokenizer_dir, load_tokenizer
+
+
+@dataclass
+class PretrainConfig:
+    """Everything that determines the pretrained model."""
+
+    n_layer: int = 4
+    """Transformer blocks."""
+    n_embd: int = 256
+    """Hidden size."""
+    n_head: int = 4
+    """Attention heads."""
+    n_positions: int = 512
+    """Longest sequence the model can read (prompt + completion budgets of every environment fit)."""
+    block_size: int = 256
+    """Tokens per training sequence (documents are packed, separated by end-of-sequence)."""
+    batch_size: int = 32
+    """Sequences per optimisation step."""
+    lr: float = 2e-3
+    """Peak learning rate (linear warm-up, then cosine decay to a tenth)."""
+    warmup_steps: int = 100
+    """Steps of linear warm-up."""
+    weight_decay: float = 0.05
+    """AdamW weight decay on matrices."""
+    minutes: float = 45.0
+    """Wall-clock safety cap; training normally ends at ``max_steps`` (so the result does not depend on speed)."""
+    max_steps: int = 1500
+    """Optimisation steps (the schedule's length): ~12M tokens, ~25 minutes on 2 CPU cores with bf16."""
+    seed: int = 0
+    """Seed of initialisation and batch order."""
+    val_fraction: float = 0.01
+    """Share of blocks held out to measure the loss."""
+    corpus: dict = field(default_factory=dict)
+    """Overrides of :data:`tokengym.data.text_corpus.DEFAULT_SIZES`."""
+
+
+def build_blocks(cfg: PretrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Tokenise the corpus into one stream and cut it into ``block_size + 1`` windows (train, validation)."""
+    from tokengym.data.text_corpus import training_documents
+
+    codec = load_tokenizer()
+    docs = [d.removesuffix(EOS_TOKEN) for d in training_documents(**cfg.corpus)]
+    stream: list[int] = []
+    for ids in codec.encode_batch(docs):
+        stream.extend(ids)
+        stream.append(codec.eos_id)
+    data = torch.tensor(stream, dtype=torch.long)
+    n = (len(data) - 1) // cfg.block_size
+    blocks = data[: n * cfg.block_size + 1].unfold(0, cfg.block_size + 1, cfg.block_size)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    order = torch.randperm(len(blocks), generator=gen)
+    n_val = max(1, int(len(blocks) * cfg.val_fraction))
+    return blocks[order[n_val:]], blocks[order[:n_val]]
+
+
+def make_model(cfg: PretrainConfig, vocab_size: int):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    codec = load_tokenizer()
+    config = GPT2Config(
+        vocab_size=vocab_size,
+        n_positions=cfg.n_positions,
+        n_embd=cfg.n_embd,
+        n_layer=cfg.n_layer,
+        n_head=cfg.n_head,
+        bos_token_id=codec.eos_id,
+        eos_token_id=codec.eos_id,
+        pad_token_id=codec.pad_id,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        tie_word_embeddings=True,
+    )
+    return GPT2LMHeadModel(config)
+
+
+@torch.no_grad()
+def evaluate(model, blocks: torch.Tensor, batch_size: int) -> float:
+    model.eval()
+    losses = []
+    for i in range(0, len(blocks), batch_size):
+        batch = blocks[i : i + batch_size]
+        losses.append(model(input_ids=batch[:, :-1], labels=batch[:, :-1]).loss.item() * len(batch))
+    model.train()
+    return sum(losses) / len(blocks)
+
+
+def sample_texts(model, prompts: list[str], max_new_tokens: int = 40, seed: int = 0) -> list[str]:
+    codec = load_tokenizer()
+    torch.manual_seed(seed)
+    model.eval()
+    out = []
+    for prompt in prompts:
+        ids = torch.tensor([codec.encode(prompt)])
+        gen = model.generate(
+            ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=max_new_tokens,
+            do_sample=True,
+            top_k=0,
+            top_p=0.9,
+            temperature=0.8,
+            pad_token_id=codec.pad_id,
+            eos_token_id=codec.eos_id,
+        )
+        out.append(codec.decode(gen[0, ids.shape[1] :]).strip())
+    return out
+
+
+def pretrain(cfg: PretrainConfig, out: Path) -> dict:
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    start = time.perf_counter()
+    train, val = build_blocks(cfg)
+    data_time = time.perf_counter() - start
+    codec = load_tokenizer()
+    model = make_model(cfg, codec.vocab_size)
+    params = sum(p.numel() for p in model.parameters())
+    print(
+        f"data: {len(train)} train / {len(val)} val blocks of {cfg.block_size} in {data_time:.0f}s; "
+        f"model: {params / 1e6:.2f}M parameters"
+    )
+
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    optim = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr,
+        betas=(0.9, 0.95),
+    )
+
+    def lr_at(step: int) -> float:
+        if step < cfg.warmup_steps:
+            return cfg.lr * (step + 1) / cfg.warmup_steps
+        progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
+        return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    order = torch.randperm(len(train), generator=gen)
+    cursor, step, tokens, train_start = 0, 0, 0, time.perf_counter()
+    model.train()
+    history = []
+    while step < cfg.max_steps and time.perf_counter() - train_start < cfg.minutes * 60:
+        if cursor + cfg.batch_size > len(order):
+            order, cursor = torch.randperm(len(train), generator=gen), 0
+        batch = train[order[cursor : cursor + cfg.batch_size]]
+        cursor += cfg.batch_size
+        for group in optim.param_groups:
+            group["lr"] = lr_at(step)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = model(input_ids=batch[:, :-1], labels=batch[:, :-1]).loss
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optim.step()
+        step += 1
+        tokens += batch[:, :-1].numel()
+        if step % 100 == 0:
+            elapsed = time.perf_counter() - train_start
+            history.append({"step": step, "loss": round(loss.item(), 4), "minutes": round(elapsed / 60, 2)})
+            print(
+                f"step {step:>5}  loss {loss.item():.3f}  lr {lr_at(step):.2e}  "
+                f"{tokens / elapsed:,.0f} tokens/s  {elapsed / 60:.1f} min",
+                flush=True,
+            )
+    train_minutes = (time.perf_counter() - train_start) / 60
+    val_loss = evaluate(model, val, cfg.batch_size)
+    print(
+        f"done: {step} steps, {tokens / 1e6:.1f}M tokens, {train_minutes:.1f} min, validation loss {val_loss:.3f} "
+        f"(perplexity {math.exp(val_loss):.1f})"
+    )
+
+    out.mkdir(parents=True, exist_ok=True)
+    model.half().save_pretrained(str(out), safe_serialization=True)
+    model.float()
+    report = {
+        "config": asdict(cfg),
+        "parameters": params,
+        "steps": step,
+        "train_tokens": tokens,
+        "train_minutes": round(train_minutes, 1),
+        "train_blocks": len(train),
+        "validation_loss": round(val_loss, 4),
+        "history": history,
+    }
+    (out / "pretrain_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+MODEL_CARD = """# tiny: tokengym's embedded default model
+
+A GPT-2-architecture causal language model, small enough to ship inside the package and to train with RL on
+a laptop CPU, and trained only on text that tokengym bundles or generates, so it works offline.
+
+| | |
+|---|---|
+| architecture | GPT-2 ({n_layer} layers, d={n_embd}, {n_head} heads, {n_positions} positions, tied embeddings) |
+| parameters | {parameters:,} ({size_mb:.1f} MB as fp16 safetensors) |
+| tokenizer | byte-level BPE, 4,096 tokens (`<|endoftext|>` = 0, `<|pad|>` = 1), trained on the same corpus |
+| training data | {blocks:,} blocks of {block_size} tokens from `tokengym.data.text_corpus` (train splits only) |
+| training budget | {steps:,} steps x {batch_size} blocks = {tokens_m:.1f}M tokens, {train_min:.1f} min on 2 CPU cores |
+| validation loss | {val_loss:.3f} (perplexity {ppl:.1f}) on {val_fraction:.0%} held-out blocks |
+| seed | {seed} |
+| licence | MIT (the model); training text: tokengym's generators (MIT) and chatterbot-corpus (BSD-3-Clause) |
+
+Reproduce it with `python -m tokengym.agents.pretrain` (same seed, same data; float results can differ in
+the last bits across machines).
+
+## Data
+- Generated news-like articles at three difficulties, each followed by `TL;DR:` and its reference summary.
+- Generated conversations (chit-chat, persona, customer support) and the English chatterbot-corpus
+  conversations, one document each, laid out as `Dialogue-v0` lays out its prompts.
+- Every assistant turn and every summary ends with `<|endoftext|>`, so the model learns where they stop.
+
+## Behaviour
+It writes fluent template-level replies and summaries for tokengym's tasks; summaries often swap names and
+invent numbers, which is what faithfulness rewards should teach it out of. It knows nothing beyond its data.
+
+## Samples (temperature 0.8, top-p 0.9)
+{samples}
+"""
+
+
+def write_model_card(out: Path, report: dict, samples: list[tuple[str, str]]) -> None:
+    """Write ``README.md`` (the model card) from the pretraining report and sample generations."""
+    cfg = report["config"]
+    size_mb = (out / "model.safetensors").stat().st_size / 1e6
+    text = "\n".join(f"- prompt `...{p[-80:]!r}`\n  -> {t}" for p, t in samples)
+    (out / "README.md").write_text(
+        MODEL_CARD.format(
+            parameters=report["parameters"],
+            size_mb=size_mb,
+            blocks=report["train_blocks"],
+            steps=report["steps"],
+            tokens_m=report["train_tokens"] / 1e6,
+            train_min=report["train_minutes"],
+            val_loss=report["validation_loss"],
+            ppl=math.exp(report["validation_loss"]),
+            samples=text,
+            **cfg,
+        )
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=default_tokenizer_dir(), help="output folder")
+    parser.add_argument("--minutes", type=float, default=PretrainConfig.minutes)
+    parser.add_argument("--max-steps", type=int, default=PretrainConfig.max_steps)
+    parser.add_argument("--seed", type=int, default=PretrainConfig.seed)
+    args = parser.parse_args(argv)
+    cfg = PretrainConfig(minutes=args.minutes, max_steps=args.max_steps, seed=args.seed)
+    report = pretrain(cfg, args.out)
+    from transformers import GPT2LMHeadModel
+
+    model = GPT2LMHeadModel.from_pretrained(str(args.out), dtype=torch.float32)
+    from tokengym.data.articles import article_for
+    from tokengym.envs.dialogue import format_dialogue
+
+    prompts = [
+        format_dialogue(["Hi! How are you today?"]),
+        format_dialogue(["My printer keeps jamming, can you help?"]),
+        f"{article_for(0, 'test').article}\nTL;DR:",
+    ]
+    samples = list(zip(prompts, sample_texts(model, prompts), strict=True))
+    for prompt, text in samples:
+        print(f"--- {prompt[-120:]!r}\n>>> {text}")
+    write_model_card(args.out, report, samples)
+    print(json.dumps({k: report[k] for k in ("parameters", "steps", "train_minutes", "validation_loss")}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Supervised warm start (the SFT baseline): fine-tune a causal LM on a task's reference completions.
+
+The loss is the cross-entropy of the reference completion (and its end-of-sequence token) given the prompt,
+exactly as the environment lays the prompt out; prompt tokens are not trained on. Use the result as a
+baseline, or as the starting model for RL (``LMActorCriticPolicy(model_name=folder)``).
+
+Example:
+    >>> from tokengym.agents.sft import SFTConfig, supervised_finetune
+    >>> report = supervised_finetune(SFTConfig(env_id="Summarization-v0", steps=50), out="sft-summ")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import torch
+
+from tokengym.agents.lm import load_lm, resolve_model_path
+
+
+@dataclass
+class SFTConfig:
+    """Configuration of a supervised warm start."""
+
+    env_id: str = "Dialogue-v0"
+    """Environment whose prompts and references are the training pairs."""
+    model_name: str = "tiny"
+    """Starting model: "tiny", a local folder or a hub id."""
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of ``gym.make`` (the training split is the environment's default)."""
+    steps: int = 200
+    """Optimisation steps."""
+    batch_size: int = 16
+    """Pairs per step."""
+    lr: float = 3e-4
+    """Adam learning rate."""
+    seed: int = 0
+    """Seeds the episodes drawn (prompts) and the model's update order."""
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"SFTConfig.{name} must be a positive integer, not {getattr(self, name)!r}")
+        if not self.lr > 0:
+            raise ValueError(f"SFTConfig.lr must be positive, not {self.lr!r}")
+
+
+def reference_pairs(env: gym.Env, n: int, seed: int) -> list[tuple[list[int], list[int]]]:
+    """``n`` (prompt ids, reference ids + EOS) pairs drawn from ``env`` with consecutive seeds."""
+    u = env.unwrapped
+    pairs = []
+    for i in range(n):
+        obs, _ = env.reset(seed=seed + i)
+        reference = u.current_sample.columns.get("references")
+        if reference is None:
+            raise ValueError(f"{env.spec.id if env.spec else type(u).__name__} has no reference completions to learn")
+        prompt = obs["input_ids"][: u.prompt_length].tolist()
+        target = u.codec.encode(" " + reference)[: u.max_new_tokens - 1] + [u.codec.eos_id]
+        pairs.append((prompt, target))
+    return pairs
+
+
+def sft_loss(model: Any, batch: list[tuple[list[int], list[int]]], pad_id: int) -> torch.Tensor:
+    """Mean cross-entropy of the targets given their prompts (prompt tokens masked out of the loss)."""
+    width = max(len(p) + len(t) for p, t in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, (prompt, target) in enumerate(batch):
+        seq = prompt + target
+        ids[row, : len(seq)] = torch.tensor(seq)
+        labels[row, len(prompt) : len(seq)] = torch.tensor(target)
+        mask[row, : len(seq)] = 1
+    return model(input_ids=ids, attention_mask=mask, labels=labels).loss
+
+
+def supervised_finetune(cfg: SFTConfig, out: str | Path | None = None) -> dict[str, Any]:
+    """Fine-tune ``cfg.model_name`` on reference completions; save to ``out`` (a folder) when given.
+
+    Returns:
+        A report: steps, first and last loss, minutes, and the output folder.
+    """
+    torch.manual_seed(cfg.seed)
+    model, tokenizer = load_lm(cfg.model_name)
+    env = gym.make(cfg.env_id, tokenizer=tokenizer, **cfg.env_kwargs)
+    pairs = reference_pairs(env, cfg.steps * cfg.batch_size, seed=cfg.seed * 1_000_003)
+    optim = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    model.train()
+    losses, start = [], time.perf_counter()
+    for step in range(cfg.steps):
+        batch = pairs[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+        loss = sft_loss(model, batch, tokenizer.pad_id)
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optim.step()
+        losses.append(loss.item())
+    model.eval()
+    report = {
+        "steps": cfg.steps,
+        "first_loss": losses[0],
+        "last_loss": sum(losses[-10:]) / len(losses[-10:]),
+        "minutes": (time.perf_counter() - start) / 60,
+        "out": None,
+    }
+    if out is not None:
+        out = Path(out)
+        model.save_pretrained(str(out), safe_serialization=True)
+        save_tokenizer_files(cfg.model_name, tokenizer, out)
+        report["out"] = str(out)
+    return report
+
+
+def save_tokenizer_files(model_name: str, tokenizer: Any, out: Path) -> None:
+    """Put the tokenizer beside the weights, so that ``load_lm(out)`` finds both."""
+    backend = tokenizer.backend
+    if hasattr(backend, "save_pretrained"):
+        backend.save_pretrained(str(out))
+        return
+    source = Path(resolve_model_path(model_name))
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (source / name).is_file():
+            (out / name).write_bytes((source / name).read_bytes())
