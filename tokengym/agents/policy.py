@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.distributions import CategoricalDistribution
@@ -217,10 +216,6 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         )
         return data
 
-    def train(self, mode: bool = True):
-        # SB3 toggles train mode around updates; dropout is off anyway, so the model computes the same function.
-        return super().train(mode)
-
     # --------------------------------------------------------------------------------------------- forward
 
     def _last_hidden(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -271,8 +266,3 @@ class LMActorCriticPolicy(ActorCriticPolicy):
             return logits.argmax(-1)
         logits = top_k_top_p_filter(logits / self.temperature, self.top_k, self.top_p)
         return torch.distributions.Categorical(logits=logits).sample()
-
-    def obs_to_tensor(self, observation: Any):
-        if isinstance(observation, dict):
-            observation = {k: np.asarray(v) for k, v in observation.items()}
-        return super().obs_to_tensor(observation)
