@@ -7,7 +7,8 @@ def micro_lm(tmp_path_factory):
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from tokengym.tokenizer import default_tokenizer_dir, load_tokenizer
+    from tokengym.agents.sft import save_tokenizer_files
+    from tokengym.tokenizer import load_tokenizer
 
     torch.manual_seed(0)
     codec = load_tokenizer()
@@ -23,6 +24,5 @@ def micro_lm(tmp_path_factory):
     )
     folder = tmp_path_factory.mktemp("micro_lm")
     GPT2LMHeadModel(config).save_pretrained(str(folder))
-    for name in ("tokenizer.json", "tokenizer_config.json"):
-        (folder / name).write_bytes((default_tokenizer_dir() / name).read_bytes())
+    save_tokenizer_files("tiny", codec, folder)
     return str(folder)

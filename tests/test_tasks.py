@@ -180,3 +180,16 @@ def test_training_documents_are_laid_out_like_prompts():
     assert len(docs) == 2 * 3 + 3
     assert all(d.endswith(EOS_TOKEN) for d in docs)
     assert "\nTL;DR: " in docs[0] and docs[-1].startswith("User: ")
+
+
+def test_training_text_and_prompt_ids_share_one_layout():
+    from tokengym.data.dialogues import conversation_for
+    from tokengym.envs.dialogue import dialogue_document, dialogue_turn_ids
+    from tokengym.tokenizer import EOS_TOKEN, load_tokenizer
+
+    codec = load_tokenizer()
+    for index in range(20):
+        turns = conversation_for(index, "test").turns
+        from_text = codec.encode(dialogue_document(turns, EOS_TOKEN))
+        from_turns = [t for i, turn in enumerate(turns) for t in dialogue_turn_ids(codec, i, turn)]
+        assert from_text == from_turns[: -len(codec.encode("\n"))]  # the document stops at the last EOS

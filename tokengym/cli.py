@@ -38,7 +38,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             f"  {env_id:<18} obs Dict(input_ids int32 ({u.seq_len},), attention_mask int8 ({u.seq_len},))  "
             f"action Discrete({env.action_space.n})  max_episode_steps {ENVIRONMENTS[env_id][1]}"
         )
-        print(f"  {'':<18} reward: {u.default_reward}")
+        print(f"  {'':<18} reward: {u.default_reward or 'defined by the task (see its docstring)'}")
         env.close()
     print("Rewards:")
     for name in reward_names():

@@ -58,12 +58,18 @@ def evaluate_policy_text(
         env: an environment id or instance (token level).
         seeds: reset seeds, one episode each; the same seeds give the same prompts for every policy.
         deterministic: greedy actions instead of sampling.
-        sample_seed: seeds torch's sampler, so that evaluations are repeatable.
+        sample_seed: seeds torch's sampler, so that evaluations are repeatable (the caller's torch random
+            state is left as it was).
         env_kwargs: passed to ``gym.make`` when ``env`` is an id.
     """
     if isinstance(env, str):
         env = gym.make(env, **(env_kwargs or {}))
-    torch.manual_seed(sample_seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(sample_seed)
+        return _run_episodes(policy, env, seeds, deterministic)
+
+
+def _run_episodes(policy: Any, env: gym.Env, seeds: Iterable[int], deterministic: bool) -> EvalReport:
     returns: list[float] = []
     parts: dict[str, list[float]] = {}
     samples = []

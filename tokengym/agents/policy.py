@@ -123,6 +123,9 @@ class LMActorCriticPolicy(ActorCriticPolicy):
             an MLP on the LM's (detached) last hidden state.
         optimizer_class: the optimizer (SB3 convention).
         optimizer_kwargs: its keyword arguments.
+        ortho_init: refused when True (SB3 passes it to every actor-critic policy): it would overwrite the
+            pretrained weights.
+        use_sde: refused when True: gSDE is for continuous actions.
 
     Dropout is off, pretrained weights are never re-initialised (no orthogonal init), and positions follow
     the contiguous right-padded layout.
@@ -141,13 +144,8 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         value_grad_to_lm: bool = False,
         optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
-        # SB3 passes these to every ActorCriticPolicy; they have no meaning for a language model.
-        net_arch: Any = None,
-        activation_fn: Any = None,
         ortho_init: bool = False,
         use_sde: bool = False,
-        share_features_extractor: bool = True,
-        normalize_images: bool = False,
     ) -> None:
         if ortho_init:
             raise ValueError("ortho_init=True would re-initialise the pretrained weights; leave it False")
@@ -174,14 +172,14 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         )
 
     def _build(self, lr_schedule: Schedule) -> None:
-        self.lm, self.tokenizer = load_lm(self.model_name)
-        self.seq_len = check_token_spaces(
+        self.lm, tokenizer = load_lm(self.model_name)
+        check_token_spaces(
             self.observation_space,
             self.action_space,
-            self.tokenizer.vocab_size,
+            tokenizer.vocab_size,
             getattr(self.lm.config, "max_position_embeddings", None),
         )
-        hidden = self.lm.config.hidden_size if hasattr(self.lm.config, "hidden_size") else self.lm.config.n_embd
+        hidden = self.lm.config.hidden_size
         self.value_net = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
         nn.init.normal_(self.value_net[2].weight, std=self.value_head_init_std)
         nn.init.zeros_(self.value_net[2].bias)

@@ -1,4 +1,4 @@
-"""Pretrain the embedded default model "tiny": ``python -m tokengym.agents.pretrain [--minutes 25] [--out DIR]``.
+"""Pretrain the embedded default model "tiny": ``python -m tokengym.agents.pretrain [--max-steps N] [--out DIR]``.
 
 A GPT-2-architecture causal LM on the embedded tokenizer, trained from a seed on the documents of
 :func:`tokengym.data.text_corpus.training_documents` (dialogue turns, articles with their summaries: the
@@ -16,10 +16,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from tokengym.tokenizer import EOS_TOKEN, default_tokenizer_dir, load_tokenizer
+from tokengym.tokenizer import EOS_TOKEN, TokenCodec, default_tokenizer_dir, load_tokenizer
 
 
 @dataclass
@@ -56,11 +55,10 @@ class PretrainConfig:
     """Overrides of :data:`tokengym.data.text_corpus.DEFAULT_SIZES`."""
 
 
-def build_blocks(cfg: PretrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+def build_blocks(cfg: PretrainConfig, codec: TokenCodec) -> tuple[torch.Tensor, torch.Tensor]:
     """Tokenise the corpus into one stream and cut it into ``block_size + 1`` windows (train, validation)."""
     from tokengym.data.text_corpus import training_documents
 
-    codec = load_tokenizer()
     docs = [d.removesuffix(EOS_TOKEN) for d in training_documents(**cfg.corpus)]
     stream: list[int] = []
     for ids in codec.encode_batch(docs):
@@ -75,12 +73,11 @@ def build_blocks(cfg: PretrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
     return blocks[order[n_val:]], blocks[order[:n_val]]
 
 
-def make_model(cfg: PretrainConfig, vocab_size: int):
+def make_model(cfg: PretrainConfig, codec: TokenCodec):
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    codec = load_tokenizer()
     config = GPT2Config(
-        vocab_size=vocab_size,
+        vocab_size=codec.vocab_size,
         n_positions=cfg.n_positions,
         n_embd=cfg.n_embd,
         n_layer=cfg.n_layer,
@@ -107,8 +104,7 @@ def evaluate(model, blocks: torch.Tensor, batch_size: int) -> float:
     return sum(losses) / len(blocks)
 
 
-def sample_texts(model, prompts: list[str], max_new_tokens: int = 40, seed: int = 0) -> list[str]:
-    codec = load_tokenizer()
+def sample_texts(model, codec: TokenCodec, prompts: list[str], max_new_tokens: int = 40, seed: int = 0) -> list[str]:
     torch.manual_seed(seed)
     model.eval()
     out = []
@@ -131,13 +127,11 @@ def sample_texts(model, prompts: list[str], max_new_tokens: int = 40, seed: int 
 
 def pretrain(cfg: PretrainConfig, out: Path) -> dict:
     torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    start = time.perf_counter()
-    train, val = build_blocks(cfg)
-    data_time = time.perf_counter() - start
     codec = load_tokenizer()
-    model = make_model(cfg, codec.vocab_size)
+    start = time.perf_counter()
+    train, val = build_blocks(cfg, codec)
+    data_time = time.perf_counter() - start
+    model = make_model(cfg, codec)
     params = sum(p.numel() for p in model.parameters())
     print(
         f"data: {len(train)} train / {len(val)} val blocks of {cfg.block_size} in {data_time:.0f}s; "
@@ -274,18 +268,23 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     cfg = PretrainConfig(minutes=args.minutes, max_steps=args.max_steps, seed=args.seed)
     report = pretrain(cfg, args.out)
+    if args.out.resolve() != default_tokenizer_dir().resolve():
+        from tokengym.agents.sft import save_tokenizer_files
+
+        save_tokenizer_files("tiny", load_tokenizer(), args.out)  # so that load_lm(out) finds the tokenizer
     from transformers import GPT2LMHeadModel
 
     model = GPT2LMHeadModel.from_pretrained(str(args.out), dtype=torch.float32)
     from tokengym.data.articles import article_for
     from tokengym.envs.dialogue import format_dialogue
+    from tokengym.envs.summarization import format_article
 
     prompts = [
         format_dialogue(["Hi! How are you today?"]),
         format_dialogue(["My printer keeps jamming, can you help?"]),
-        f"{article_for(0, 'test').article}\nTL;DR:",
+        format_article(article_for(0, "test").article),
     ]
-    samples = list(zip(prompts, sample_texts(model, prompts), strict=True))
+    samples = list(zip(prompts, sample_texts(model, load_tokenizer(), prompts), strict=True))
     for prompt, text in samples:
         print(f"--- {prompt[-120:]!r}\n>>> {text}")
     write_model_card(args.out, report, samples)

@@ -72,11 +72,13 @@ class TokenEnv(gym.Env):
         render_mode: ``None``, ``"ansi"`` (``render()`` returns the text), ``"human"`` (prints it) or
             ``"rgb_array"`` (an image of the text, for video recorders; SB3's ``make_vec_env`` asks for it).
 
-    Subclasses set ``default_reward`` and implement :meth:`_sample`.
+    Subclasses set ``default_reward`` and implement :meth:`_sample`. A task whose reward is not a text reward
+    (defined on token ids, say) sets ``default_reward = None``, takes no ``reward`` argument, and scores
+    completions in its own :meth:`_end_of_completion`.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human", "rgb_array"], "render_fps": 4}
-    default_reward: ClassVar[str] = "rouge_l"
+    default_reward: ClassVar[str | None] = "rouge_l"
     truncation_side: ClassVar[str] = "left"
 
     def __init__(
@@ -92,7 +94,8 @@ class TokenEnv(gym.Env):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, not {render_mode!r}")
         self.codec: TokenCodec = load_tokenizer(tokenizer)
-        self.reward_fn: CompositeReward = make_reward(self.default_reward if reward is None else reward)
+        spec = self.default_reward if reward is None else reward
+        self.reward_fn: CompositeReward | None = None if spec is None else make_reward(spec)
         self.max_prompt_len = int(max_prompt_len)
         self.max_new_tokens = int(max_new_tokens)
         self.render_mode = render_mode
@@ -130,7 +133,7 @@ class TokenEnv(gym.Env):
         truncates. The default scores the completion with the reward function and terminates on
         end-of-sequence. Multi-turn tasks override this to let a user answer and continue the episode.
         """
-        assert self._sample_ is not None
+        assert self._sample_ is not None and self.reward_fn is not None
         sample = self._sample_
         columns = {k: [v] for k, v in sample.columns.items()}
         totals, parts = self.reward_fn.score([sample.prompt], [completion], **columns)

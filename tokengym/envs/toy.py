@@ -29,7 +29,7 @@ class TokenSubsetEnv(TokenEnv):
     ## Rewards
     Dense: ``1 / max_new_tokens`` for every token with an odd id (end-of-sequence, id 0, is even), else 0; the
     return lies in [0, 1]. ``info["reward_components"]["odd_share"]`` is the share of odd tokens at the end.
-    The ``reward`` argument is not used (this task's reward is defined on token ids, not text).
+    There is no ``reward`` argument: this task's reward is defined on token ids, not text.
 
     ## Starting State
     A prompt of 2 to ``max_prompt_len`` token ids drawn uniformly from the non-special vocabulary.
@@ -47,7 +47,7 @@ class TokenSubsetEnv(TokenEnv):
     - v0: initial version.
     """
 
-    default_reward: ClassVar[str] = "brevity"  # unused: the reward is computed from token ids
+    default_reward: ClassVar[str | None] = None  # the reward is defined on token ids, not text
 
     def __init__(
         self,
