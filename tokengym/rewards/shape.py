@@ -1,7 +1,7 @@
-"""Rewards on the shape of a completion: verbosity, brevity and n-gram repetition.
+"""Rewards on the shape of a completion: verbosity, compression, brevity and n-gram repetition.
 
-They need no reference (``verbosity`` may size its budget from one) and are penalties in [-1, 0], meant to be
-added with a positive weight to a task reward.
+They need no reference (``verbosity`` may size its budget from one, ``compression`` sizes it from the source)
+and are penalties in [-1, 0], meant to be added with a positive weight to a task reward.
 """
 
 from __future__ import annotations
@@ -47,8 +47,44 @@ class Verbosity(Reward):
 
     def _score(self, prompt: str, completion: str, references: str | None = None, **_: Any) -> float:
         budget = self.max_words or max(1, math.ceil(self.ratio * len(words(references or ""))))
-        n = len(words(completion))
-        return -min(1.0, (n - budget) / budget) if n > budget else 0.0
+        return _over_budget(len(words(completion)), budget)
+
+
+def _over_budget(n: int, budget: int) -> float:
+    return -min(1.0, (n - budget) / budget) if n > budget else 0.0
+
+
+class Compression(Reward):
+    """Penalty for a summary longer than a share of its source's words, in [-1, 0].
+
+    ``-min(1, (n - budget) / budget)`` when the summary has ``n`` words over ``budget = ceil(ratio * words in
+    the source)``, else 0.
+
+    Unlike ``verbosity(ratio=...)``, which sizes the budget from the reference summary, this sizes it from the
+    document being summarised, so it needs no reference. The source is the ``sources`` column (the
+    Summarization environment passes the article) or, without it, the prompt.
+
+    Args:
+        ratio: the budget as a share of the source's words, in (0, 1].
+
+    Example:
+        >>> article = " ".join(["word"] * 40)
+        >>> Compression(ratio=0.1)(["Q", "Q"], ["one two three", "a b c d e f"], sources=[article, article])
+        [0.0, -0.5]
+    """
+
+    name = "compression"
+    range = (-1.0, 0.0)
+
+    def __init__(self, ratio: float = 0.25) -> None:
+        if not 0 < ratio <= 1:
+            raise ValueError(f"compression ratio must be in (0, 1], not {ratio!r}")
+        self.ratio = float(ratio)
+
+    def _score(self, prompt: str, completion: str, sources: str | None = None, **_: Any) -> float:
+        source = prompt if sources is None else str(sources)
+        budget = max(1, math.ceil(self.ratio * len(words(source))))
+        return _over_budget(len(words(completion)), budget)
 
 
 class Brevity(Reward):
