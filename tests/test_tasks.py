@@ -129,7 +129,7 @@ def test_text_wrapper_sums_rewards_and_drops_overflow():
     env = TextActionWrapper(gym.make("Dialogue-v0", max_new_tokens=8, max_episode_steps=8))
     env.reset(seed=0)
     _, reward, terminated, truncated, info = env.step("one two three four five six seven eight nine ten eleven")
-    assert truncated and not terminated
+    assert terminated and truncated and info["ended_by"] == "budget"
     assert info["tokens_fed"] == 8 and info["tokens_dropped"] > 0
     assert reward == pytest.approx(
         sum(info["reward_components"][k] * w for k, w in env.unwrapped.reward_fn.weights.items())

@@ -34,11 +34,13 @@ def cmd_list(args: argparse.Namespace) -> int:
     for env_id in registered_ids():
         env = gym.make(env_id)
         u = env.unwrapped
+        space = ", ".join(f"{k} {v.dtype} {v.shape}" for k, v in env.observation_space.spaces.items())
         print(
-            f"  {env_id:<18} obs Dict(input_ids int32 ({u.seq_len},), attention_mask int8 ({u.seq_len},))  "
-            f"action Discrete({env.action_space.n})  max_episode_steps {ENVIRONMENTS[env_id][1]}"
+            f"  {env_id:<22} obs Dict({space})  action Discrete({env.action_space.n})  "
+            f"max_episode_steps {ENVIRONMENTS[env_id][1]}"
         )
-        print(f"  {'':<18} reward: {u.default_reward or 'defined by the task (see its docstring)'}")
+        reward = getattr(u, "default_reward", None)
+        print(f"  {'':<22} reward: {reward or 'defined by the task (see its docstring)'}")
         env.close()
     print("Rewards:")
     for name in reward_names():
@@ -55,9 +57,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _print_episode(label: str, info: dict, total: float) -> None:
-    parts = ", ".join(f"{k}={v:+.3f}" for k, v in info["reward_components"].items())
-    print(f"    {label:<9} {_shorten(info['completion'], 160)!r}")
+    parts = ", ".join(f"{k}={v:+.3f}" for k, v in info.get("reward_components", {}).items())
+    print(f"    {label:<9} {_shorten(info.get('completion', info.get('command', '')), 160)!r}")
     print(f"    {'':<9} reward {total:+.3f}  ({parts})")
+
+
+def _random_action(env: gym.Env, rng: np.random.Generator) -> int:
+    """A uniform action, among the legal ones where the environment says which (``action_masks()``)."""
+    masks = getattr(env.unwrapped, "action_masks", None)
+    if masks is None:
+        return int(rng.integers(env.action_space.n))
+    return int(rng.choice(np.flatnonzero(masks())))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -75,31 +85,32 @@ def cmd_episodes(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     for env_id in registered_ids():
         env = gym.make(env_id)
-        text_env = TextActionWrapper(gym.make(env_id))
-        print(f"== {env_id}  (reward: {env.unwrapped.reward_fn!r})")
+        reward_fn = getattr(env.unwrapped, "reward_fn", None)
+        print(f"== {env_id}  (reward: {reward_fn!r})" if reward_fn else f"== {env_id}  (reward: the game's score)")
         steps, start = 0, time.perf_counter()
         for episode in range(args.episodes):
             seed = args.seed + episode
             obs, info = env.reset(seed=seed)
-            prompt = info["prompt"]
+            prompt = info.get("prompt", info.get("text", ""))
             print(f"  episode {episode}, prompt ({int(obs['attention_mask'].sum())} tokens):")
             print(textwrap.indent(textwrap.fill(_shorten(prompt, 600), 100), "    | "))
             total, done = 0.0, False
             while not done:
-                obs, reward, terminated, truncated, info = env.step(int(rng.integers(env.action_space.n)))
+                obs, reward, terminated, truncated, info = env.step(_random_action(env, rng))
                 total += reward
                 steps += 1
                 done = terminated or truncated
             _print_episode("random", info, total)
             reference = info.get("references")
             if reference is not None:
+                text_env = TextActionWrapper(gym.make(env_id))
                 text_env.reset(seed=seed)
                 _, ref_total, _, _, ref_info = text_env.step(reference)
                 _print_episode("reference", ref_info, ref_total)
         elapsed = time.perf_counter() - start
-        print(f"  {steps} random token-steps in {elapsed:.2f}s\n")
+        print(f"  {steps} random steps in {elapsed:.2f}s\n")
         env.close()
-    print("A random policy writes noise; the reference text shows what a good completion earns.")
+    print("A random policy writes noise (games: random legal actions); a reference shows what a good completion earns.")
     print("`tokengym demo` trains a language-model policy on Dialogue-v0.")
     return 0
 

@@ -1,5 +1,9 @@
 """Checks that any token-level environment should pass; run them on your own environments too.
 
+Multi-turn environments (text games, whose episodes hold ``max_turns`` commands) and the command-level text
+games (``tokengym.envs.games.command_env``) pass the same checks, adapted where a check assumed one completion
+per episode or a token action space; each check's docstring says how.
+
 Example:
     >>> from tokengym.testing import check_token_env
     >>> check_token_env("Dialogue-v0")        # raises AssertionError naming the first broken contract
@@ -16,6 +20,7 @@ import gymnasium as gym
 import numpy as np
 
 from tokengym.envs.core import TokenEnv
+from tokengym.envs.games.command_env import CommandTextWrapper, TextGameCommandEnv
 from tokengym.envs.wrappers import TextActionWrapper
 
 EnvSource = str | Callable[[], gym.Env]
@@ -27,18 +32,38 @@ def _maker(env: EnvSource, **kwargs: Any) -> Callable[[], gym.Env]:
     return env
 
 
+def _is_command_env(env: gym.Env) -> bool:
+    return isinstance(env.unwrapped, TextGameCommandEnv)
+
+
+def _completions_per_episode(env: gym.Env) -> int:
+    """How many completions (commands) an episode may hold: 1, or a multi-turn env's ``max_turns``."""
+    return int(getattr(env.unwrapped, "max_turns", 1))
+
+
+def _obs_bytes(obs: dict[str, np.ndarray]) -> tuple[bytes, ...]:
+    return tuple(obs[key].tobytes() for key in sorted(obs))
+
+
 def _actions(env: gym.Env, n: int, seed: int) -> list[int]:
-    """Random token ids that avoid end-of-sequence, so episodes run to their budget."""
+    """Random token ids that avoid end-of-sequence, so episodes run to their budget (random slots for a
+    command-level game)."""
     rng = np.random.default_rng(seed)
+    if _is_command_env(env):
+        return [int(a) for a in rng.integers(env.action_space.n, size=n)]
     eos = env.unwrapped.codec.eos_id
     vocab = env.action_space.n
     return [int(a) if a != eos else (eos + 1) % vocab for a in rng.integers(vocab, size=n)]
 
 
 def check_spaces(env: EnvSource) -> None:
-    """The observation and action spaces follow the token contract, and observations lie in them."""
+    """The observation and action spaces follow the token contract, and observations lie in them (for a
+    command-level game, its own documented contract: see :func:`check_command_spaces`)."""
     e = _maker(env)()
     u = e.unwrapped
+    if _is_command_env(e):
+        check_command_spaces(e)
+        return
     assert isinstance(u, TokenEnv), f"{type(u).__name__} is not a TokenEnv"
     assert isinstance(e.action_space, gym.spaces.Discrete), "the action space must be Discrete(vocab_size)"
     assert e.action_space.n == u.codec.vocab_size
@@ -58,6 +83,44 @@ def check_spaces(env: EnvSource) -> None:
     assert int(obs2["attention_mask"].sum()) == n + 1, "one step appends exactly one token"
     assert np.array_equal(obs2["input_ids"][:n], before[:n]), "a step must not change the prompt"
     assert not np.shares_memory(obs["input_ids"], obs2["input_ids"]), "observations must be fresh arrays"
+
+
+def check_command_spaces(env: EnvSource) -> None:
+    """A command-level game: ``Discrete(max_commands)``; text ids and command ids right-padded; the offered
+    commands fill the first slots in sorted order, decode to themselves, and are what ``action_masks()`` marks."""
+    e = _maker(env)() if not isinstance(env, gym.Env) else env
+    u = e.unwrapped
+    assert isinstance(e.action_space, gym.spaces.Discrete) and e.action_space.n == u.max_commands
+    space = e.observation_space
+    keys = {"input_ids", "attention_mask", "command_ids", "command_mask"}
+    assert isinstance(space, gym.spaces.Dict) and set(space.spaces) == keys
+    assert space["input_ids"].dtype == np.int32 and space["command_ids"].dtype == np.int32
+    assert space["attention_mask"].dtype == np.int8 and space["command_mask"].dtype == np.int8
+    assert space["input_ids"].shape == space["attention_mask"].shape == (u.max_text_len,)
+    assert space["command_ids"].shape == space["command_mask"].shape == (u.max_commands, u.max_command_len)
+    obs, _ = e.reset(seed=0)
+    for _ in range(2):
+        assert space.contains(obs)
+        mask = obs["attention_mask"]
+        n = int(mask.sum())
+        assert n > 0 and mask[:n].all() and not mask[n:].any(), "the text must be contiguous and right-padded"
+        slots = u.action_masks()
+        assert slots.dtype == bool and slots.shape == (u.max_commands,)
+        commands = u.admissible_commands
+        k = len(commands)
+        assert k > 0 and commands == sorted(commands), "offered commands fill the first slots, sorted"
+        assert slots[:k].all() and not slots[k:].any(), "action_masks() marks exactly the used slots"
+        rows = obs["command_mask"]
+        assert not rows[k:].any(), "unused slots hold no tokens"
+        for i, command in enumerate(commands):
+            length = int(rows[i].sum())
+            assert length > 0 and rows[i, :length].all(), "command tokens are contiguous and right-padded"
+            assert u.codec.decode(obs["command_ids"][i, :length]).strip() == command
+        obs2, _, terminated, *_ = e.step(0)
+        assert not np.shares_memory(obs["input_ids"], obs2["input_ids"]), "observations must be fresh arrays"
+        obs = obs2
+        if terminated:
+            break
 
 
 def check_gymnasium(env: EnvSource) -> None:
@@ -81,26 +144,46 @@ def check_sb3(env: EnvSource) -> None:
 def _rollout(env: gym.Env, seed: int, actions: list[int], episodes: int = 2) -> list[tuple]:
     trace: list[tuple] = []
     obs, info = env.reset(seed=seed)
-    trace.append(("reset", obs["input_ids"].tobytes(), info.get("prompt")))
+    trace.append(("reset", _obs_bytes(obs), info.get("prompt"), info.get("text")))
     done_episodes, i = 0, 0
     while done_episodes < episodes:
         obs, reward, terminated, truncated, info = env.step(actions[i % len(actions)])
         i += 1
-        trace.append((obs["input_ids"].tobytes(), reward, terminated, truncated, info.get("completion")))
+        trace.append((_obs_bytes(obs), reward, terminated, truncated, info.get("completion"), info.get("command")))
         if terminated or truncated:
             done_episodes += 1
             obs, info = env.reset()
-            trace.append(("reset", obs["input_ids"].tobytes(), info.get("prompt")))
+            trace.append(("reset", _obs_bytes(obs), info.get("prompt"), info.get("text")))
     return trace
 
 
+def _opening(env: gym.Env, seed: int, completions: int = 0) -> tuple:
+    """The first observation under ``seed`` and, for ``completions > 0``, the steps of that many completions
+    played along the first action ``action_masks()`` allows."""
+    obs, _ = env.reset(seed=seed)
+    trace: list = [_obs_bytes(obs)]
+    ended = 0
+    while ended < completions:
+        action = int(np.flatnonzero(env.unwrapped.action_masks())[0])
+        obs, reward, terminated, truncated, info = env.step(action)
+        trace.append((_obs_bytes(obs), reward))
+        ended += "reward_components" in info
+        if terminated or truncated:
+            break
+    return tuple(trace)
+
+
 def check_determinism(env: EnvSource, seed: int = 123) -> None:
-    """The same seed and actions give the same episodes (observations, rewards, flags, texts)."""
+    """The same seed and actions give the same episodes (observations, rewards, flags, texts); different seeds
+    give different first observations. A game whose opening text can hide what the seed drew (a hidden word or
+    object) may open alike; then its answers to the same legal commands (along ``action_masks()``) must differ."""
     make = _maker(env)
     a, b = make(), make()
     actions = _actions(a, 500, seed)
     assert _rollout(a, seed, actions) == _rollout(b, seed, actions), "same seed, different episodes"
-    first = [make().reset(seed=s)[0]["input_ids"].tobytes() for s in range(8)]
+    first = [_opening(make(), s) for s in range(8)]
+    if len(set(first)) == 1 and hasattr(a.unwrapped, "action_masks") and _completions_per_episode(a) > 1:
+        first = [_opening(make(), s, completions=5) for s in range(8)]
     assert len(set(first)) > 1, "different seeds should give different prompts"
 
 
@@ -114,41 +197,108 @@ def check_pickle(env: EnvSource) -> None:
     clone = pickle.loads(pickle.dumps(e))
     for a in actions[3:40]:
         r1, r2 = e.step(a), clone.step(a)
-        assert np.array_equal(r1[0]["input_ids"], r2[0]["input_ids"]) and r1[1:4] == r2[1:4]
+        assert _obs_bytes(r1[0]) == _obs_bytes(r2[0]) and r1[1:4] == r2[1:4]
         if r1[2] or r1[3]:
             break
 
 
+def _filler(env: gym.Env, n: int, seed: int) -> list[int] | None:
+    """Actions that never end a game early: random non-EOS tokens, or ``None`` for a command-level game,
+    which is played on an unused slot (an unknown command) every step instead."""
+    return None if _is_command_env(env) else _actions(env, n, seed)
+
+
+def _unused_slot(env: gym.Env) -> int:
+    free = np.flatnonzero(~env.unwrapped.action_masks())
+    assert free.size, "a command-level game needs an unused slot for this check; raise max_commands"
+    return int(free[-1])
+
+
 def check_time_limit(env_id: str) -> None:
-    """Episodes end by the registered ``max_episode_steps``; a shorter ``TimeLimit`` truncates earlier."""
+    """A full budget ends the episode on the registered ``max_episode_steps``: the completion is scored and the
+    episode terminates (the registered ``TimeLimit`` flags truncation on the same step). A shorter ``TimeLimit``
+    truncates earlier, unscored.
+
+    A multi-turn env (``max_turns`` completions per episode) is registered with ``max_turns * max_new_tokens``
+    steps: played with tokens that never form a command, every ``max_new_tokens``-th step ends (and scores) a
+    completion without ending the episode, until the last turn's budget ends the game. A command-level game is
+    registered with ``max_turns`` steps and played on unused slots."""
     e = gym.make(env_id)
+    u = e.unwrapped
     limit = e.spec.max_episode_steps
     assert limit is not None, f"{env_id} must be registered with max_episode_steps"
-    assert limit == e.unwrapped.max_new_tokens, "max_episode_steps must equal max_new_tokens"
+    turns = _completions_per_episode(e)
+    command_level = _is_command_env(e)
+    per_turn = 1 if command_level else u.max_new_tokens
+    if turns == 1:
+        assert limit == u.max_new_tokens, "max_episode_steps must equal max_new_tokens"
+    else:
+        assert limit == turns * per_turn, (
+            "max_episode_steps must equal max_turns * max_new_tokens (max_turns at command level)"
+        )
     e.reset(seed=0)
-    for t, a in enumerate(_actions(e, limit, 0), start=1):
-        _, reward, terminated, truncated, info = e.step(a)
+    actions = _filler(e, limit, 0)
+    for t in range(1, limit + 1):
+        _, reward, terminated, truncated, info = e.step(_unused_slot(e) if actions is None else actions[t - 1])
         if t < limit:
-            assert not (terminated or truncated) and np.isfinite(reward) and info == {}
-    assert truncated and not terminated, "the budget's last step must truncate"
-    assert "reward_components" in info and "completion" in info, "the completion is scored when truncated"
+            assert not (terminated or truncated) and np.isfinite(reward)
+            if t % per_turn:
+                assert info == {}
+            else:
+                assert "reward_components" in info, "each completion is scored when its budget fills"
+                assert command_level or info["ended_by"] == "budget"
+    assert terminated, "the budget's last step must terminate: the completion is scored, nothing follows"
+    assert truncated, "the registered TimeLimit must fall on the budget's last step"
+    assert "reward_components" in info, "the completion is scored when the budget fills"
+    if not command_level:
+        assert "completion" in info and info["ended_by"] == "budget"
     short = gym.make(env_id, max_episode_steps=3)
     short.reset(seed=0)
-    flags = [short.step(a)[3] for a in _actions(short, 3, 1)]
+    actions = _filler(short, 3, 1)
+    flags = [short.step(_unused_slot(short) if actions is None else actions[i])[3] for i in range(3)]
     assert flags == [False, False, True], "TimeLimit(3) must truncate on the third step"
+    if command_level:
+        return
     e.reset(seed=1)
-    _, reward, terminated, truncated, info = e.step(e.unwrapped.codec.eos_id)
-    assert terminated and not truncated and "reward_components" in info, "EOS must terminate and score"
+    _, reward, terminated, truncated, info = e.step(u.codec.eos_id)
+    if turns == 1:
+        assert terminated and not truncated and "reward_components" in info, "EOS must terminate and score"
+    else:
+        assert not truncated and "reward_components" in info, "EOS must end the completion and score it"
+    assert info["ended_by"] == "eos"
 
 
 def check_text_wrapper(env: EnvSource) -> None:
-    """The environment can be driven with whole strings through :class:`TextActionWrapper`."""
-    e = TextActionWrapper(_maker(env)())
+    """The environment can be driven with whole strings through :class:`TextActionWrapper`
+    (:class:`~tokengym.envs.games.command_env.CommandTextWrapper` for a command-level game).
+
+    A single-completion env terminates on the text; a multi-turn one scores it as one completion (here an
+    unknown command) and, where it lists ``admissible_commands``, plays the first of them as that command."""
+    inner = _maker(env)()
+    if _is_command_env(inner):
+        e = CommandTextWrapper(inner)
+        e.reset(seed=0)
+        _, reward, terminated, truncated, info = e.step("Thank you!")
+        assert not truncated and info["text"] == "Thank you!" and not info["valid"]
+        assert np.isfinite(reward) and "reward_components" in info
+        if not terminated:
+            command = info["commands"][0]
+            _, reward, terminated, truncated, info = e.step(command.upper())
+            assert info["command"] == command and info["valid"], "the text of an offered command plays it"
+        return
+    e = TextActionWrapper(inner)
     e.reset(seed=0)
     _, reward, terminated, truncated, info = e.step("Thank you!")
-    assert terminated and not truncated
+    if _completions_per_episode(inner) == 1:
+        assert terminated and not truncated
+    else:
+        assert not truncated and "reward_components" in info
     assert info["completion"] == "Thank you!"
     assert np.isfinite(reward) and info["tokens_dropped"] == 0
+    commands = getattr(inner.unwrapped, "admissible_commands", None)
+    if _completions_per_episode(inner) > 1 and commands and not terminated:
+        _, reward, terminated, truncated, info = e.step(commands[0])
+        assert info["completion"] == commands[0] and info["command"] == commands[0] and info["tokens_dropped"] == 0
 
 
 def check_token_env(env: EnvSource) -> None:

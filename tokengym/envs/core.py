@@ -129,9 +129,12 @@ class TokenEnv(gym.Env):
     def _end_of_completion(self, completion: str, ended_by_eos: bool) -> tuple[float, bool, dict[str, Any]]:
         """Score a finished completion; returns ``(reward, terminated, info)``.
 
-        ``terminated`` says whether the MDP ended; when it did not and the token budget is full, the step
-        truncates. The default scores the completion with the reward function and terminates on
-        end-of-sequence. Multi-turn tasks override this to let a user answer and continue the episode.
+        A completion finishes on end-of-sequence or when its token budget is full. ``terminated`` says whether
+        the MDP ended; when it did not and the whole token window is full, the step truncates. The default
+        scores the completion with the reward function and terminates either way: once the completion is
+        scored, nothing is left to happen, so there is no future return for a learner to bootstrap from (SB3
+        bootstraps truncated episodes with the critic's value, which would pay a cut-off completion twice).
+        Multi-turn tasks override this to let a user answer and continue the episode.
         """
         assert self._sample_ is not None and self.reward_fn is not None
         sample = self._sample_
@@ -144,7 +147,7 @@ class TokenEnv(gym.Env):
             **{k: v for k, v in sample.columns.items() if isinstance(v, str)},
             **sample.metadata,
         }
-        return totals[0], ended_by_eos, info
+        return totals[0], True, info
 
     # --------------------------------------------------------------------------------------- gym interface
 
@@ -183,11 +186,12 @@ class TokenEnv(gym.Env):
         self._pos = pos + 1
         if a != self._eos and self._pos < self._end:
             return self._obs(), 0.0, False, False, {}
-        # End of the completion: on EOS (termination) or a full budget (truncation, as TimeLimit's).
+        # End of the completion: on EOS or a full budget. The task says whether the episode ends there.
         ended_by_eos = a == self._eos
         completion = self.codec.decode(self._ids[self._start : self._pos]).strip()
         try:
             reward, terminated, info = self._end_of_completion(completion, ended_by_eos)
+            info["ended_by"] = "eos" if ended_by_eos else "budget"
         except Exception:
             # Leave the episode as it was before this step, so that the caller can fix the reward and retry.
             self._pos = pos

@@ -138,9 +138,11 @@ class DialogueEnv(TokenEnv):
     for ``source="corpus"`` or a file, the i-th generated conversation otherwise).
 
     ## Episode End
-    - Termination: the agent emits the end-of-sequence token.
-    - Truncation: the reply reaches ``max_new_tokens`` tokens (registered as ``max_episode_steps``, so
-      ``TimeLimit`` truncates on the same step); the reply is scored on that step.
+    - Termination: the agent emits the end-of-sequence token, or the reply reaches ``max_new_tokens`` tokens;
+      the reply is scored on that step and ``info["ended_by"]`` says which (``"eos"`` or ``"budget"``).
+      ``max_new_tokens`` is registered as ``max_episode_steps``, so ``TimeLimit`` also flags truncation on the
+      budget's step. Terminated, not merely truncated: the score is final, and a learner must not bootstrap
+      a value past it. A shorter ``TimeLimit`` truncates earlier, unscored.
 
     Earlier assistant turns end with the end-of-sequence token, as the agent's own reply does, then a newline
     (the text in ``info["prompt"]`` shows the turns without it). Prompts longer than ``max_prompt_len`` lose

@@ -41,7 +41,8 @@ class SummarizationEnv(TokenEnv):
 
     ## Rewards
     0 on every step but the last; at the end of the summary, the reward spec evaluated on it with
-    ``references`` (the reference summary) and ``sources`` (the article). The default is
+    ``references`` (the reference summary), ``sources`` (the article) and, for generated articles, ``facts``
+    (their key facts, for ``fact_coverage``). The default is
     ``rouge_l + 0.5*verbosity(ratio=1.5)``: ROUGE-L F to the reference in [0, 1], minus half a penalty in
     [-1, 0] for exceeding 1.5 times the reference's length; the total lies in [-0.5, 1].
 
@@ -51,9 +52,11 @@ class SummarizationEnv(TokenEnv):
     disjoint generator streams.
 
     ## Episode End
-    - Termination: the agent emits the end-of-sequence token.
-    - Truncation: the summary reaches ``max_new_tokens`` tokens (registered as ``max_episode_steps``, so
-      ``TimeLimit`` truncates on the same step); the summary is scored on that step.
+    - Termination: the agent emits the end-of-sequence token, or the summary reaches ``max_new_tokens`` tokens;
+      the summary is scored on that step and ``info["ended_by"]`` says which (``"eos"`` or ``"budget"``).
+      ``max_new_tokens`` is registered as ``max_episode_steps``, so ``TimeLimit`` also flags truncation on the
+      budget's step. Terminated, not merely truncated: the score is final, and a learner must not bootstrap
+      a value past it. A shorter ``TimeLimit`` truncates earlier, unscored.
 
     Articles longer than ``max_prompt_len`` lose their end (the right side): the lead of a news story carries
     its key facts. The ``TL;DR:`` suffix is always kept.
@@ -108,15 +111,16 @@ class SummarizationEnv(TokenEnv):
             raise ValueError(f"index {index} is outside the {n} articles of this data")
         if self._records is not None:
             record = self._records[index]
-            article, summary, meta = str(record["article"]), str(record["summary"]), {}
+            article, summary, meta, extra = str(record["article"]), str(record["summary"]), {}, {}
         else:
             generated = article_for(int(index), self.split, self.difficulty)
             article, summary = generated.article, generated.summary
             meta = {"title": generated.title, "facts": dict(generated.facts)}
+            extra = {"facts": dict(generated.facts)}
         ids = fit_prompt(self.codec.encode(article), self.max_prompt_len, side="right", suffix=self._suffix)
         return Sample(
             prompt=format_article(article),
             prompt_ids=ids,
-            columns={"references": summary, "sources": article},
+            columns={"references": summary, "sources": article, **extra},
             metadata={"index": int(index), **meta},
         )

@@ -35,8 +35,8 @@ class TokenSubsetEnv(TokenEnv):
     A prompt of 2 to ``max_prompt_len`` token ids drawn uniformly from the non-special vocabulary.
 
     ## Episode End
-    - Termination: the end-of-sequence token.
-    - Truncation: ``max_new_tokens`` tokens (registered ``max_episode_steps``: 8).
+    - Termination: the end-of-sequence token, or ``max_new_tokens`` tokens (registered ``max_episode_steps``: 8,
+      so ``TimeLimit`` also flags truncation on that step).
 
     ## Arguments
     ```python
@@ -80,4 +80,4 @@ class TokenSubsetEnv(TokenEnv):
             "completion": completion,
             "reward_components": {"odd_share": share},
         }
-        return 0.0, ended_by_eos, info
+        return 0.0, True, info
