@@ -7,13 +7,21 @@ Example:
     >>> model = PPO(LMActorCriticPolicy, gym.make("Dialogue-v0"), n_steps=64, batch_size=64)
 """
 
+from tokengym.agents.buffers import EpisodeDictRolloutBuffer, EpisodeMaskableDictRolloutBuffer
 from tokengym.agents.evaluate import EvalReport, evaluate_policy_text
+from tokengym.agents.incremental import IncrementalDecoder
+from tokengym.agents.kl import KLController, KLPenaltyCallback
 from tokengym.agents.lm import disable_dropout, load_lm, model_names
 from tokengym.agents.policy import LMActorCriticPolicy, check_token_spaces, top_k_top_p_filter
 from tokengym.agents.sft import SFTConfig, supervised_finetune
 
 __all__ = [
+    "EpisodeDictRolloutBuffer",
+    "EpisodeMaskableDictRolloutBuffer",
     "EvalReport",
+    "IncrementalDecoder",
+    "KLController",
+    "KLPenaltyCallback",
     "LMActorCriticPolicy",
     "SFTConfig",
     "check_token_spaces",

@@ -23,6 +23,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
+from tokengym.agents.incremental import IncrementalDecoder
 from tokengym.agents.lm import load_lm
 
 
@@ -91,6 +92,51 @@ def prefix_representatives(ids: torch.Tensor, lengths: torch.Tensor) -> tuple[to
     return rep, keep
 
 
+def last_token_states(lm: nn.Module, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and hidden state of a causal LM at the last real token of every observation.
+
+    Observations of one episode are prefixes of each other, and under causal attention the hidden state at
+    position ``n - 1`` of a longer sequence is the last hidden state of its ``n``-token prefix. So each batch
+    runs one forward pass per distinct longest sequence and reads every prefix's state from it.
+
+    Args:
+        lm: a Hugging Face causal LM (GPT-2 style: ``.transformer``, or any with ``.base_model``).
+        obs: the token contract's ``input_ids`` and ``attention_mask``, ``(B, L)``, right-padded.
+
+    Returns:
+        ``(logits (B, V), hidden (B, H))`` in float32.
+    """
+    ids = obs["input_ids"].long()  # SB3 casts Box observations to float32
+    lengths = obs["attention_mask"].long().sum(-1).clamp(min=1)
+    width = int(lengths.max())
+    ids = ids[:, :width]
+    rep, keep = prefix_representatives(ids, lengths)
+    rep_ids = ids[keep]
+    rep_mask = (torch.arange(width, device=ids.device)[None, :] < lengths[keep][:, None]).long()
+    position_ids = torch.arange(width, device=ids.device).expand_as(rep_ids)
+    body = lm.transformer if hasattr(lm, "transformer") else lm.base_model
+    hidden = body(input_ids=rep_ids, attention_mask=rep_mask, position_ids=position_ids).last_hidden_state
+    last = hidden[rep, lengths - 1]
+    logits = lm.get_output_embeddings()(last)
+    return logits.float(), last.float()
+
+
+def scale_group_learning_rates(optimizer: torch.optim.Optimizer) -> None:
+    """Make each parameter group with an ``lr_scale`` step at that multiple of its learning rate.
+
+    SB3 sets every group's ``lr`` to the schedule's value before each update, so the scale is applied around
+    each ``step()`` only (hooks; the stored ``lr`` stays the schedule's).
+    """
+
+    def scale(opt: torch.optim.Optimizer, args: Any, kwargs: Any, inverse: bool = False) -> None:
+        for group in opt.param_groups:
+            factor = group.get("lr_scale", 1.0)
+            group["lr"] = group["lr"] / factor if inverse else group["lr"] * factor
+
+    optimizer.register_step_pre_hook(scale)
+    optimizer.register_step_post_hook(lambda opt, args, kwargs: scale(opt, args, kwargs, inverse=True))
+
+
 def top_k_top_p_filter(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
     """Logits with tokens outside the top-k and the top-p nucleus set to -inf (the best token always stays)."""
     if top_k and top_k < logits.shape[-1]:
@@ -121,6 +167,14 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         value_grad_to_lm: let the value loss train the language model too. Off by default: early value errors
             are large, and their gradients through a shared body wreck a small pretrained LM; the critic is then
             an MLP on the LM's (detached) last hidden state.
+        use_kv_cache: during rollouts and ``predict`` (no gradients, evaluation mode), feed each environment's
+            new token against its cached keys and values instead of re-encoding the whole observation
+            (:class:`~tokengym.agents.incremental.IncrementalDecoder`); same results to rounding, several times
+            faster. Training passes (``evaluate_actions``) always run in full.
+        value_lr_scale: the value head learns at this multiple of the learning rate. A fine-tuning learning
+            rate suits the pretrained LM but leaves a freshly initialised critic near zero for most of a short
+            run; a scale of 10-20 lets it catch up. Keep 1 with large learning rates (a critic at 10 x 3e-3
+            diverges).
         optimizer_class: the optimizer (SB3 convention).
         optimizer_kwargs: its keyword arguments.
         ortho_init: refused when True (SB3 passes it to every actor-critic policy): it would overwrite the
@@ -142,6 +196,8 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         top_p: float = 1.0,
         value_head_init_std: float = 0.01,
         value_grad_to_lm: bool = False,
+        value_lr_scale: float = 1.0,
+        use_kv_cache: bool = True,
         optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
         ortho_init: bool = False,
@@ -159,6 +215,10 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         self.temperature, self.top_k, self.top_p = float(temperature), int(top_k), float(top_p)
         self.value_head_init_std = float(value_head_init_std)
         self.value_grad_to_lm = bool(value_grad_to_lm)
+        if not value_lr_scale > 0:
+            raise ValueError(f"value_lr_scale must be positive, not {value_lr_scale!r}")
+        self.value_lr_scale = float(value_lr_scale)
+        self.use_kv_cache = bool(use_kv_cache)
         super().__init__(
             observation_space,
             action_space,
@@ -185,7 +245,14 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         nn.init.zeros_(self.value_net[2].bias)
         self.action_dist = CategoricalDistribution(int(self.action_space.n))
         self.lm.train(False)
-        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+        self._decoder = IncrementalDecoder(self.lm)
+        value_params = {id(q) for q in self.value_net.parameters()}
+        groups = [
+            {"params": [q for q in self.parameters() if id(q) not in value_params]},
+            {"params": list(self.value_net.parameters()), "lr_scale": self.value_lr_scale},
+        ]
+        self.optimizer = self.optimizer_class(groups, lr=lr_schedule(1), **self.optimizer_kwargs)
+        scale_group_learning_rates(self.optimizer)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
@@ -211,34 +278,25 @@ class LMActorCriticPolicy(ActorCriticPolicy):
             top_p=self.top_p,
             value_head_init_std=self.value_head_init_std,
             value_grad_to_lm=self.value_grad_to_lm,
+            value_lr_scale=self.value_lr_scale,
+            use_kv_cache=self.use_kv_cache,
         )
         return data
 
     # --------------------------------------------------------------------------------------------- forward
 
     def _last_hidden(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits and hidden state at the last real token of every observation.
+        return last_token_states(self.lm, obs)
 
-        Observations of one episode are prefixes of each other, and under causal attention the hidden state
-        at position ``n - 1`` of a longer sequence is the last hidden state of its ``n``-token prefix. So each
-        batch runs one forward pass per distinct longest sequence and reads every prefix's state from it.
-        """
-        ids = obs["input_ids"].long()  # SB3 casts Box observations to float32
-        lengths = obs["attention_mask"].long().sum(-1).clamp(min=1)
-        width = int(lengths.max())
-        ids = ids[:, :width]
-        rep, keep = prefix_representatives(ids, lengths)
-        rep_ids = ids[keep]
-        rep_mask = (torch.arange(width, device=ids.device)[None, :] < lengths[keep][:, None]).long()
-        position_ids = torch.arange(width, device=ids.device).expand_as(rep_ids)
-        body = self.lm.transformer if hasattr(self.lm, "transformer") else self.lm.base_model
-        hidden = body(input_ids=rep_ids, attention_mask=rep_mask, position_ids=position_ids).last_hidden_state
-        last = hidden[rep, lengths - 1]
-        logits = self.lm.get_output_embeddings()(last)
-        return logits.float(), last.float()
+    def _acting_states(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and hidden states for choosing actions: cached when no gradient is needed."""
+        if self.use_kv_cache and not torch.is_grad_enabled() and not self.training:
+            lengths = obs["attention_mask"].long().sum(-1).clamp(min=1)
+            return self._decoder(obs["input_ids"].long(), lengths)
+        return self._last_hidden(obs)
 
     def forward(self, obs: dict[str, torch.Tensor], deterministic: bool = False):
-        logits, last = self._last_hidden(obs)
+        logits, last = self._acting_states(obs)
         dist = self.action_dist.proba_distribution(action_logits=logits)
         actions = dist.get_actions(deterministic=deterministic)
         return actions, self._value(last), dist.log_prob(actions)
@@ -259,7 +317,7 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         return self.value_net(hidden if self.value_grad_to_lm else hidden.detach())
 
     def _predict(self, observation: dict[str, torch.Tensor], deterministic: bool = False) -> torch.Tensor:
-        logits, _ = self._last_hidden(observation)
+        logits, _ = self._acting_states(observation)
         if deterministic:
             return logits.argmax(-1)
         logits = top_k_top_p_filter(logits / self.temperature, self.top_k, self.top_p)

@@ -1,0 +1,146 @@
+"""Fast rollouts: the incremental (KV-cached) decoder, exact stored log-probabilities, episode-ordered buffers."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_util import make_vec_env
+
+from tokengym.agents.buffers import EpisodeDictRolloutBuffer, episode_order
+from tokengym.agents.incremental import IncrementalDecoder
+from tokengym.agents.lm import load_lm
+from tokengym.agents.policy import LMActorCriticPolicy, last_token_states
+
+
+def _states(lm, ids, lengths):
+    mask = (torch.arange(ids.shape[1])[None, :] < lengths[:, None]).to(torch.int8)
+    return last_token_states(lm, {"input_ids": ids, "attention_mask": mask})
+
+
+def test_incremental_decoder_matches_full_forward_through_steps_resets_and_compaction(micro_lm):
+    lm, _ = load_lm(micro_lm)
+    rng = np.random.default_rng(0)
+    batch, width = 5, 24
+    decoder = IncrementalDecoder(lm)
+    ids = torch.full((batch, width), 1)
+    lengths = torch.as_tensor(rng.integers(1, 6, size=batch))
+    for i in range(batch):
+        ids[i, : lengths[i]] = torch.as_tensor(rng.integers(2, 4000, size=int(lengths[i])))
+    for _ in range(80):  # enough steps that stale columns pile up and get compacted
+        logits, hidden = decoder(ids, lengths)
+        ref_logits, ref_hidden = _states(lm, ids, lengths)
+        assert torch.allclose(torch.log_softmax(logits, -1), torch.log_softmax(ref_logits, -1), atol=1e-5)
+        assert torch.allclose(hidden, ref_hidden, atol=1e-5)
+        for i in range(batch):
+            if lengths[i] == width or rng.random() < 0.15:  # a new episode (or a turn inserted by the env)
+                n = int(rng.integers(1, 8))
+                ids[i] = 1
+                ids[i, :n] = torch.as_tensor(rng.integers(2, 4000, size=n))
+                lengths[i] = n
+            else:
+                ids[i, lengths[i]] = int(rng.integers(2, 4000))
+                lengths[i] += 1
+    assert decoder.stats["cached_rows"] > decoder.stats["fresh_rows"] > batch
+    assert decoder.valid.shape[1] <= 2 * width + 1
+
+
+def test_incremental_decoder_starts_over_when_the_weights_change(micro_lm):
+    lm, _ = load_lm(micro_lm)
+    decoder = IncrementalDecoder(lm)
+    ids, lengths = torch.tensor([[5, 6, 7, 1]]), torch.tensor([3])
+    decoder(ids, lengths)
+    with torch.no_grad():
+        lm.get_output_embeddings().weight.mul_(1.5)
+    ids2, lengths2 = torch.tensor([[5, 6, 7, 8]]), torch.tensor([4])
+    logits, _ = decoder(ids2, lengths2)
+    assert torch.allclose(logits, _states(lm, ids2, lengths2)[0], atol=1e-5)
+    assert decoder.stats["cached_rows"] == 0  # the old cache was not used
+
+
+@pytest.mark.parametrize("env_id", ["Dialogue-v0", "TokenSubset-v0"])
+def test_stored_log_probs_equal_the_training_pass(env_id, micro_lm):
+    """What the cached rollout stores is what PPO's update recomputes, to 1e-5."""
+    kwargs = {"max_prompt_len": 32, "max_new_tokens": 12} if env_id == "Dialogue-v0" else {}
+    venv = make_vec_env(env_id, n_envs=4, seed=0, env_kwargs=kwargs)
+    model = PPO(
+        LMActorCriticPolicy,
+        venv,
+        n_steps=40,
+        batch_size=40,
+        seed=0,
+        rollout_buffer_class=EpisodeDictRolloutBuffer,
+        policy_kwargs={"model_name": micro_lm},
+    )
+    _, callback = model._setup_learn(160, None)
+    callback.init_callback(model)
+    model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=40)
+    assert model.policy._decoder.stats["cached_rows"] > 0
+    buf = model.rollout_buffer
+    obs = {k: torch.as_tensor(v.reshape(-1, v.shape[-1])) for k, v in buf.observations.items()}
+    model.policy.set_training_mode(True)
+    with torch.no_grad():
+        values, log_probs, _ = model.policy.evaluate_actions(obs, torch.as_tensor(buf.actions.reshape(-1)))
+    np.testing.assert_allclose(log_probs.numpy(), buf.log_probs.reshape(-1), atol=1e-5)
+    np.testing.assert_allclose(values.numpy().reshape(-1), buf.values.reshape(-1), atol=1e-5)
+
+
+def test_cache_off_gives_the_same_rollout(micro_lm):
+    def rollout(use_kv_cache):
+        venv = make_vec_env("Dialogue-v0", n_envs=2, seed=1, env_kwargs={"max_prompt_len": 32, "max_new_tokens": 8})
+        model = PPO(
+            LMActorCriticPolicy,
+            venv,
+            n_steps=24,
+            batch_size=24,
+            seed=1,
+            policy_kwargs={"model_name": micro_lm, "use_kv_cache": use_kv_cache},
+        )
+        _, callback = model._setup_learn(48, None)
+        callback.init_callback(model)
+        model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=24)
+        return model.rollout_buffer
+
+    cached, plain = rollout(True), rollout(False)
+    np.testing.assert_array_equal(cached.actions, plain.actions)
+    np.testing.assert_allclose(cached.log_probs, plain.log_probs, atol=1e-5)
+
+
+def test_episode_order_shuffles_whole_episodes_and_keeps_their_order():
+    np.random.seed(0)
+    starts = np.zeros((10, 3))
+    starts[[0, 4, 7], 0] = 1
+    starts[[3], 1] = 1
+    starts[[0, 1, 2, 9], 2] = 1
+    order = episode_order(starts)
+    assert sorted(order.tolist()) == list(range(30))
+    flat_starts = set(np.flatnonzero(starts.T.reshape(-1)).tolist()) | {0, 10, 20}
+    # Inside the permutation, consecutive indices differ by one except where a new segment begins.
+    for a, b in itertools.pairwise(order):
+        assert b == a + 1 or b in flat_starts
+    segments = sum(1 for i in order if i in flat_starts)
+    assert segments == len(flat_starts)
+
+
+def test_episode_buffer_minibatches_cover_every_transition_once(micro_lm):
+    venv = make_vec_env("TokenSubset-v0", n_envs=2, seed=0)
+    model = PPO(
+        LMActorCriticPolicy,
+        venv,
+        n_steps=20,
+        batch_size=8,
+        seed=0,
+        rollout_buffer_class=EpisodeDictRolloutBuffer,
+        policy_kwargs={"model_name": micro_lm},
+    )
+    _, callback = model._setup_learn(40, None)
+    callback.init_callback(model)
+    model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=20)
+    seen = []
+    for batch in model.rollout_buffer.get(8):
+        seen += list(zip(batch.old_log_prob.tolist(), batch.actions.reshape(-1).tolist(), strict=True))
+    buf = model.rollout_buffer
+    expected = list(zip(buf.log_probs.reshape(-1).tolist(), buf.actions.reshape(-1).tolist(), strict=True))
+    assert sorted(seen) == sorted(expected)
+    model.learn(40)  # and PPO trains with it
