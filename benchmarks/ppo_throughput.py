@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 from stable_baselines3 import PPO
@@ -68,7 +69,7 @@ def make_model_folder() -> str:
     )
     folder = tempfile.mkdtemp(prefix="ppo_throughput_")
     GPT2LMHeadModel(config).save_pretrained(folder)
-    save_tokenizer_files("tiny", codec, folder)
+    save_tokenizer_files("tiny", codec, Path(folder))
     return folder
 
 

@@ -26,3 +26,12 @@ def micro_lm(tmp_path_factory):
     GPT2LMHeadModel(config).save_pretrained(str(folder))
     save_tokenizer_files("tiny", codec, folder)
     return str(folder)
+
+
+@pytest.fixture
+def hub_offline(monkeypatch):
+    """The Hugging Face hub in offline mode, as on a machine without network (fails fast instead of retrying)."""
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)

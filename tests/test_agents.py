@@ -96,7 +96,7 @@ def test_sampling_controls():
     assert (~torch.isinf(top_k_top_p_filter(logits, top_p=0.01))).sum() == 1
 
 
-def test_bad_models_and_spaces_get_specific_errors(micro_lm, tmp_path):
+def test_bad_models_and_spaces_get_specific_errors(micro_lm, tmp_path, hub_offline):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         resolve_model_path("./no/such/folder")
     (tmp_path / "empty").mkdir()

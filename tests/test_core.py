@@ -163,13 +163,12 @@ def test_any_transformers_tokenizer_object_or_path(tmp_path):
     pickle.loads(pickle.dumps(env2.unwrapped)).reset(seed=0)
 
 
-def test_tokenizer_without_pad_pads_with_eos_and_hub_id_offline_is_explained(monkeypatch):
+def test_tokenizer_without_pad_pads_with_eos_and_hub_id_offline_is_explained(hub_offline):
     from tokenizers import Tokenizer
 
     raw = Tokenizer.from_str(load_tokenizer().backend.to_str())
     codec = load_tokenizer(raw)
     assert codec.pad_id == 1 and codec.eos_id == 0
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(OSError, match="pass tokenizer='some/folder'"):
         load_tokenizer("no-such-org/no-such-tokenizer")
     with pytest.raises(TypeError, match="tokenizer must be"):
