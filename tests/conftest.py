@@ -1,4 +1,9 @@
 import pytest
+import torch
+
+# The suite's models are tiny: one thread runs them fastest, and two threads on cores shared with other
+# processes (SubprocVecEnv workers, a parallel job) spin against each other and run many times slower.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

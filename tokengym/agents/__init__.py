@@ -1,5 +1,9 @@
 """Language-model policies for Stable-Baselines3, model loading, supervised warm start and evaluation.
 
+PPO, A2C and TRPO take :class:`LMActorCriticPolicy`; sb3-contrib's MaskablePPO takes
+:class:`MaskableLMActorCriticPolicy` (with :class:`NLPOMaskCallback` for NLPO's top-p masks); DQN takes
+:class:`LMDQNPolicy`, best through :class:`TextDQN`.
+
 Example:
     >>> import gymnasium as gym, tokengym
     >>> from stable_baselines3 import PPO
@@ -7,11 +11,17 @@ Example:
     >>> model = PPO(LMActorCriticPolicy, gym.make("Dialogue-v0"), n_steps=64, batch_size=64)
 """
 
-from tokengym.agents.buffers import EpisodeDictRolloutBuffer, EpisodeMaskableDictRolloutBuffer
+from tokengym.agents.buffers import (
+    EpisodeDictRolloutBuffer,
+    EpisodeMaskableDictRolloutBuffer,
+    PackedMaskableDictRolloutBuffer,
+)
+from tokengym.agents.dqn import LMDQNPolicy, LMReplayBuffer, TextDQN, check_replay_memory
 from tokengym.agents.evaluate import EvalReport, evaluate_policy_text
 from tokengym.agents.incremental import IncrementalDecoder
 from tokengym.agents.kl import KLController, KLPenaltyCallback
 from tokengym.agents.lm import disable_dropout, load_lm, model_names
+from tokengym.agents.maskable import MaskableLMActorCriticPolicy, NLPOMaskCallback
 from tokengym.agents.policy import LMActorCriticPolicy, check_token_spaces, top_k_top_p_filter
 from tokengym.agents.sft import SFTConfig, supervised_finetune
 
@@ -23,7 +33,14 @@ __all__ = [
     "KLController",
     "KLPenaltyCallback",
     "LMActorCriticPolicy",
+    "LMDQNPolicy",
+    "LMReplayBuffer",
+    "MaskableLMActorCriticPolicy",
+    "NLPOMaskCallback",
+    "PackedMaskableDictRolloutBuffer",
     "SFTConfig",
+    "TextDQN",
+    "check_replay_memory",
     "check_token_spaces",
     "disable_dropout",
     "evaluate_policy_text",

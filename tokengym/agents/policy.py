@@ -4,6 +4,17 @@ The action distribution is the model's next-token distribution at the last real 
 the value is a linear head on the same hidden state. Observations follow the token contract of
 ``tokengym.envs``: ``input_ids`` and ``attention_mask``, right-padded and contiguous from position 0.
 
+The machinery (model loading, the value head, prefix de-duplicated training passes, the KV-cached acting path,
+the optimizer groups) lives in :class:`LMPolicyMixin`, shared with the maskable policy of
+:mod:`tokengym.agents.maskable`.
+
+TRPO (sb3-contrib) takes this policy unchanged, at a price: every conjugate-gradient step is a Hessian-vector
+product through the LM (``get_distribution`` then runs attention with PyTorch's twice-differentiable math
+kernel), and sb3-contrib builds the KL gradient one parameter tensor at a time. Measured on "tiny" (a rollout of
+4 x 64 tokens, one thread, ``benchmarks/update_cost.py``): one TRPO update costs 88x a PPO update of 4 epochs
+with TRPO's defaults (``cg_max_steps=15``, ``n_critic_updates=10``), 29x with ``cg_max_steps=3`` and
+``n_critic_updates=2``.
+
 Example:
     >>> import gymnasium as gym, tokengym
     >>> from stable_baselines3 import PPO
@@ -14,7 +25,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from gymnasium import spaces
@@ -22,6 +33,7 @@ from stable_baselines3.common.distributions import CategoricalDistribution
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from tokengym.agents.incremental import IncrementalDecoder
 from tokengym.agents.lm import load_lm
@@ -151,7 +163,159 @@ def top_k_top_p_filter(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0)
     return logits
 
 
-class LMActorCriticPolicy(ActorCriticPolicy):
+class LMPolicyMixin:
+    """The language-model machinery of this package's actor-critic policies, on top of an SB3 policy class.
+
+    Put it first in the bases (``class P(LMPolicyMixin, ActorCriticPolicy)``): it supplies ``_build`` (the LM,
+    the value head, the optimizer), ``_get_constructor_parameters``, ``predict_values``, the full training pass
+    (``_last_hidden``) and the cached acting pass (``_acting_states``). The subclass calls
+    :meth:`_init_lm_options` before the SB3 constructor and writes the distribution methods of its SB3 base.
+    """
+
+    lm: nn.Module
+    value_net: nn.Module
+    action_dist: Any
+    action_space: spaces.Space
+    observation_space: spaces.Space
+    optimizer_class: type[torch.optim.Optimizer]
+    optimizer_kwargs: dict[str, Any]
+    optimizer: torch.optim.Optimizer
+    training: bool
+    _decoder: IncrementalDecoder
+
+    #: the distribution class made in ``_build`` (SB3's own, or sb3-contrib's maskable one).
+    distribution_class: ClassVar[type] = CategoricalDistribution
+
+    def _init_lm_options(
+        self,
+        model_name: str,
+        temperature: float,
+        top_k: int,
+        top_p: float,
+        value_head_init_std: float,
+        value_grad_to_lm: bool,
+        value_lr_scale: float,
+        use_kv_cache: bool,
+        ortho_init: bool,
+        use_sde: bool = False,
+    ) -> None:
+        """Check and keep the options (before the SB3 constructor, which calls ``_build``)."""
+        if ortho_init:
+            raise ValueError("ortho_init=True would re-initialise the pretrained weights; leave it False")
+        if use_sde:
+            raise ValueError("gSDE is for continuous actions; token actions are Discrete")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, not {temperature!r}")
+        if not 0 < top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], not {top_p!r}")
+        self.model_name = str(model_name)
+        self.temperature, self.top_k, self.top_p = float(temperature), int(top_k), float(top_p)
+        self.value_head_init_std = float(value_head_init_std)
+        self.value_grad_to_lm = bool(value_grad_to_lm)
+        if not value_lr_scale > 0:
+            raise ValueError(f"value_lr_scale must be positive, not {value_lr_scale!r}")
+        self.value_lr_scale = float(value_lr_scale)
+        self.use_kv_cache = bool(use_kv_cache)
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        self.lm, tokenizer = load_lm(self.model_name)
+        check_token_spaces(
+            self.observation_space,
+            self.action_space,
+            tokenizer.vocab_size,
+            getattr(self.lm.config, "max_position_embeddings", None),
+        )
+        hidden = self.lm.config.hidden_size
+        self.value_net = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+        nn.init.normal_(self.value_net[2].weight, std=self.value_head_init_std)
+        nn.init.zeros_(self.value_net[2].bias)
+        self.action_dist = self.distribution_class(int(self.action_space.n))  # type: ignore[attr-defined]
+        self.lm.train(False)
+        self._decoder = IncrementalDecoder(self.lm)
+        value_params = {id(q) for q in self.value_net.parameters()}
+        groups = [
+            {"params": [q for q in self.parameters() if id(q) not in value_params]},  # type: ignore[attr-defined]
+            {"params": list(self.value_net.parameters()), "lr_scale": self.value_lr_scale},
+        ]
+        self.optimizer = self.optimizer_class(groups, lr=lr_schedule(1), **self.optimizer_kwargs)
+        scale_group_learning_rates(self.optimizer)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()  # type: ignore[misc]
+        for key in (
+            "net_arch",
+            "activation_fn",
+            "ortho_init",
+            "use_sde",
+            "log_std_init",
+            "full_std",
+            "use_expln",
+            "squash_output",
+            "features_extractor_class",
+            "features_extractor_kwargs",
+            "share_features_extractor",
+            "normalize_images",
+        ):
+            data.pop(key, None)
+        data.update(
+            model_name=self.model_name,
+            temperature=self.temperature,
+            top_k=self.top_k,
+            top_p=self.top_p,
+            value_head_init_std=self.value_head_init_std,
+            value_grad_to_lm=self.value_grad_to_lm,
+            value_lr_scale=self.value_lr_scale,
+            use_kv_cache=self.use_kv_cache,
+        )
+        return data
+
+    def set_training_mode(self, mode: bool) -> None:
+        if mode:
+            # Every algorithm enters training mode before it updates. Some updates (TRPO's line search) assign
+            # new tensors to ``param.data``, which leaves the version counters the decoder watches untouched,
+            # so the cache is dropped here as well: no rollout ever steps from keys of older weights.
+            self._decoder.reset()
+        super().set_training_mode(mode)  # type: ignore[misc]
+
+    # --------------------------------------------------------------------------------------------- forward
+
+    def _last_hidden(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        return last_token_states(self.lm, obs)
+
+    def _distribution_states(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``_last_hidden`` for ``get_distribution``: twice differentiable when gradients are on.
+
+        Fused attention kernels have no second derivative, and TRPO's Fisher-vector products differentiate the
+        distribution twice; PyTorch's math kernel is made of ordinary differentiable operations. (PPO and A2C
+        train through ``evaluate_actions`` and keep the fused kernels.)
+        """
+        if not torch.is_grad_enabled():
+            return self._last_hidden(obs)
+        with sdpa_kernel(SDPBackend.MATH):
+            return self._last_hidden(obs)
+
+    def _acting_states(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and hidden states for choosing actions: cached when no gradient is needed."""
+        if self.use_kv_cache and not torch.is_grad_enabled() and not self.training:
+            lengths = obs["attention_mask"].long().sum(-1).clamp(min=1)
+            return self._decoder(obs["input_ids"].long(), lengths)
+        return self._last_hidden(obs)
+
+    def predict_values(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self._value(self._last_hidden(obs)[1])
+
+    def _value(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.value_net(hidden if self.value_grad_to_lm else hidden.detach())
+
+    def _sample_for_predict(self, logits: torch.Tensor, deterministic: bool) -> torch.Tensor:
+        """``predict``'s rule: greedy, or sampling under ``temperature``, ``top_k`` and ``top_p``."""
+        if deterministic:
+            return logits.argmax(-1)
+        logits = top_k_top_p_filter(logits / self.temperature, self.top_k, self.top_p)
+        return torch.distributions.Categorical(logits=logits).sample()
+
+
+class LMActorCriticPolicy(LMPolicyMixin, ActorCriticPolicy):
     """Actor-critic policy whose actor is a causal LM and whose critic is a value head on its last hidden state.
 
     Args:
@@ -203,22 +367,18 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         ortho_init: bool = False,
         use_sde: bool = False,
     ) -> None:
-        if ortho_init:
-            raise ValueError("ortho_init=True would re-initialise the pretrained weights; leave it False")
-        if use_sde:
-            raise ValueError("gSDE is for continuous actions; token actions are Discrete")
-        if not temperature > 0:
-            raise ValueError(f"temperature must be positive, not {temperature!r}")
-        if not 0 < top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], not {top_p!r}")
-        self.model_name = str(model_name)
-        self.temperature, self.top_k, self.top_p = float(temperature), int(top_k), float(top_p)
-        self.value_head_init_std = float(value_head_init_std)
-        self.value_grad_to_lm = bool(value_grad_to_lm)
-        if not value_lr_scale > 0:
-            raise ValueError(f"value_lr_scale must be positive, not {value_lr_scale!r}")
-        self.value_lr_scale = float(value_lr_scale)
-        self.use_kv_cache = bool(use_kv_cache)
+        self._init_lm_options(
+            model_name,
+            temperature,
+            top_k,
+            top_p,
+            value_head_init_std,
+            value_grad_to_lm,
+            value_lr_scale,
+            use_kv_cache,
+            ortho_init,
+            use_sde,
+        )
         super().__init__(
             observation_space,
             action_space,
@@ -230,70 +390,6 @@ class LMActorCriticPolicy(ActorCriticPolicy):
             optimizer_class=optimizer_class,
             optimizer_kwargs=optimizer_kwargs,
         )
-
-    def _build(self, lr_schedule: Schedule) -> None:
-        self.lm, tokenizer = load_lm(self.model_name)
-        check_token_spaces(
-            self.observation_space,
-            self.action_space,
-            tokenizer.vocab_size,
-            getattr(self.lm.config, "max_position_embeddings", None),
-        )
-        hidden = self.lm.config.hidden_size
-        self.value_net = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
-        nn.init.normal_(self.value_net[2].weight, std=self.value_head_init_std)
-        nn.init.zeros_(self.value_net[2].bias)
-        self.action_dist = CategoricalDistribution(int(self.action_space.n))
-        self.lm.train(False)
-        self._decoder = IncrementalDecoder(self.lm)
-        value_params = {id(q) for q in self.value_net.parameters()}
-        groups = [
-            {"params": [q for q in self.parameters() if id(q) not in value_params]},
-            {"params": list(self.value_net.parameters()), "lr_scale": self.value_lr_scale},
-        ]
-        self.optimizer = self.optimizer_class(groups, lr=lr_schedule(1), **self.optimizer_kwargs)
-        scale_group_learning_rates(self.optimizer)
-
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        for key in (
-            "net_arch",
-            "activation_fn",
-            "ortho_init",
-            "use_sde",
-            "log_std_init",
-            "full_std",
-            "use_expln",
-            "squash_output",
-            "features_extractor_class",
-            "features_extractor_kwargs",
-            "share_features_extractor",
-            "normalize_images",
-        ):
-            data.pop(key, None)
-        data.update(
-            model_name=self.model_name,
-            temperature=self.temperature,
-            top_k=self.top_k,
-            top_p=self.top_p,
-            value_head_init_std=self.value_head_init_std,
-            value_grad_to_lm=self.value_grad_to_lm,
-            value_lr_scale=self.value_lr_scale,
-            use_kv_cache=self.use_kv_cache,
-        )
-        return data
-
-    # --------------------------------------------------------------------------------------------- forward
-
-    def _last_hidden(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        return last_token_states(self.lm, obs)
-
-    def _acting_states(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits and hidden states for choosing actions: cached when no gradient is needed."""
-        if self.use_kv_cache and not torch.is_grad_enabled() and not self.training:
-            lengths = obs["attention_mask"].long().sum(-1).clamp(min=1)
-            return self._decoder(obs["input_ids"].long(), lengths)
-        return self._last_hidden(obs)
 
     def forward(self, obs: dict[str, torch.Tensor], deterministic: bool = False):
         logits, last = self._acting_states(obs)
@@ -307,18 +403,9 @@ class LMActorCriticPolicy(ActorCriticPolicy):
         return self._value(last), dist.log_prob(actions), dist.entropy()
 
     def get_distribution(self, obs: dict[str, torch.Tensor]):
-        logits, _ = self._last_hidden(obs)
+        logits, _ = self._distribution_states(obs)
         return self.action_dist.proba_distribution(action_logits=logits)
-
-    def predict_values(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self._value(self._last_hidden(obs)[1])
-
-    def _value(self, hidden: torch.Tensor) -> torch.Tensor:
-        return self.value_net(hidden if self.value_grad_to_lm else hidden.detach())
 
     def _predict(self, observation: dict[str, torch.Tensor], deterministic: bool = False) -> torch.Tensor:
         logits, _ = self._acting_states(observation)
-        if deterministic:
-            return logits.argmax(-1)
-        logits = top_k_top_p_filter(logits / self.temperature, self.top_k, self.top_p)
-        return torch.distributions.Categorical(logits=logits).sample()
+        return self._sample_for_predict(logits, deterministic)

@@ -1,0 +1,92 @@
+"""Cost of one policy update with a language-model policy: TRPO against PPO; memory of MaskablePPO's masks.
+
+TRPO's update solves for its step with conjugate gradient, and each iteration is a Fisher-vector product: a
+second backward pass through the gradient graph of the whole LM. This script times ``train()`` on the same
+rollout (the embedded "tiny" model, Dialogue-v0 with 32 prompt + 32 new tokens, 4 environments x 64 steps)
+for PPO (4 epochs of minibatches of 64) and for TRPO with sb3-contrib's defaults (15 conjugate-gradient
+steps, 10 critic passes) and with lean settings (3 steps, 2 critic passes), and prints each update's seconds
+and its ratio to PPO's.
+
+It also prints the bytes of the action masks a MaskablePPO rollout keeps: sb3-contrib's float32 array against
+tokengym's bit-packed one, for the demo's rollout shape (8 environments x 128 steps x 4,096 tokens).
+
+    python benchmarks/update_cost.py [--threads 1] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import gymnasium as gym
+import torch
+from sb3_contrib import TRPO
+from sb3_contrib.common.maskable.buffers import MaskableDictRolloutBuffer
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_util import make_vec_env
+
+import tokengym  # noqa: F401  (registers the environments)
+from tokengym.agents.buffers import EpisodeDictRolloutBuffer, EpisodeMaskableDictRolloutBuffer
+from tokengym.agents.policy import LMActorCriticPolicy
+
+N_ENVS, N_STEPS = 4, 64
+ENV_KWARGS = {"max_prompt_len": 32, "max_new_tokens": 32}
+
+
+def make(algo: type, **kwargs):
+    venv = make_vec_env("Dialogue-v0", n_envs=N_ENVS, seed=0, env_kwargs=ENV_KWARGS)
+    return algo(
+        LMActorCriticPolicy,
+        venv,
+        n_steps=N_STEPS,
+        seed=0,
+        rollout_buffer_class=EpisodeDictRolloutBuffer,
+        policy_kwargs={"model_name": "tiny"},
+        **kwargs,
+    )
+
+
+def update_seconds(model, repeats: int) -> float:
+    """Median seconds of ``train()`` over ``repeats`` rollouts (each collected first, not timed)."""
+    _, callback = model._setup_learn(N_ENVS * N_STEPS * (repeats + 1), None)
+    callback.init_callback(model)
+    times = []
+    for _ in range(repeats):
+        model.collect_rollouts(model.env, callback, model.rollout_buffer, N_STEPS)
+        start = time.perf_counter()
+        model.train()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    runs = {
+        "PPO (4 epochs, minibatch 64)": make(PPO, batch_size=64, n_epochs=4),
+        "TRPO (defaults: cg 15, critic 10 x 128)": make(TRPO, batch_size=128),
+        "TRPO (lean: cg 3, critic 2 x 128)": make(TRPO, batch_size=128, cg_max_steps=3, n_critic_updates=2),
+    }
+    seconds = {name: update_seconds(model, args.repeats) for name, model in runs.items()}
+    ppo = next(iter(seconds.values()))
+    print(f"update of one rollout ({N_ENVS} x {N_STEPS} tokens, 'tiny' model, {args.threads} thread(s)):")
+    for name, s in seconds.items():
+        print(f"  {name:42s} {s:7.2f} s   {s / ppo:5.1f}x PPO")
+
+    env = gym.make("Dialogue-v0")
+    shape = (128, env.observation_space, env.action_space)
+    plain = MaskableDictRolloutBuffer(*shape, n_envs=8)
+    packed = EpisodeMaskableDictRolloutBuffer(*shape, n_envs=8)
+    observations = sum(v.nbytes for v in plain.observations.values())
+    print("MaskablePPO rollout of 8 x 128 steps, 4,096 tokens:")
+    print(f"  float32 masks (sb3-contrib)   {plain.action_masks.nbytes / 2**20:8.2f} MiB")
+    print(f"  bit-packed masks (tokengym)   {packed.action_masks.nbytes / 2**20:8.2f} MiB")
+    print(f"  observations (for scale)      {observations / 2**20:8.2f} MiB")
+
+
+if __name__ == "__main__":
+    main()
