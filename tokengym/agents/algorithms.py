@@ -1,0 +1,317 @@
+"""The algorithms of ``tokengym train``, and the checks that an environment suits one.
+
+Each row of :data:`ALGORITHMS` names the SB3 (or sb3-contrib) algorithm, the language-model policy it trains
+and the rollout buffer it uses, and builds the model from a :class:`~tokengym.agents.train.TrainConfig`.
+Modules written alongside (MaskablePPO's and DQN's policies) are imported only when their row is used, so a
+missing one makes that algorithm unavailable, not the table.
+
+Example:
+    >>> from tokengym.agents.algorithms import ALGORITHMS
+    >>> ALGORITHMS["ppo"].summary
+    'SB3 PPO + LMActorCriticPolicy'
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import gymnasium as gym
+
+from tokengym.agents.checkpoint import same_model_key
+from tokengym.agents.lm import model_names
+
+if TYPE_CHECKING:
+    from tokengym.agents.train import TrainConfig
+
+MODULE_PREFIX = "tokengym:"
+
+
+class AlgorithmUnavailableError(RuntimeError):
+    """The algorithm's module is not part of this installation."""
+
+
+def registered_ids() -> list[str]:
+    """The tokengym environments in Gymnasium's registry (importing this package registered them)."""
+    return [env_id for env_id, spec in gym.registry.items() if str(spec.entry_point).startswith("tokengym.")]
+
+
+# ------------------------------------------------------------------------------------------ algorithm table
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """One row of the algorithm table: how ``tokengym train --algo NAME`` builds its model.
+
+    Attributes:
+        name: the ``--algo`` name.
+        summary: algorithm and policy, in words.
+        module: the module its classes come from (checked by :meth:`available`).
+        on_policy: collects rollouts and updates from them (the KL penalty and NLPO need this).
+        minibatches: cuts each rollout into ``batch_size`` minibatches, which must divide it.
+        masked: takes action masks (MaskablePPO).
+        build: ``(cfg, vec_env, tensorboard_log) -> model``.
+        policy_class: returns the policy class (imported on call), to rebuild a policy from a checkpoint.
+    """
+
+    name: str
+    summary: str
+    module: str
+    on_policy: bool
+    minibatches: bool
+    masked: bool
+    build: Callable[[TrainConfig, Any, str | None], Any]
+    policy_class: Callable[[], type]
+
+    def available(self) -> tuple[bool, str]:
+        """Whether its module can be imported here, and why not."""
+        try:
+            if importlib.util.find_spec(self.module) is None:
+                return False, f"{self.module} is not installed"
+        except ImportError as err:
+            return False, str(err)
+        return True, ""
+
+
+def _lm_policy() -> type:
+    from tokengym.agents.policy import LMActorCriticPolicy
+
+    return LMActorCriticPolicy
+
+
+def _maskable_policy() -> type:
+    return _import("maskable_ppo", "tokengym.agents.maskable", "MaskableLMActorCriticPolicy")
+
+
+def _dqn_policy() -> type:
+    return _import("dqn", "tokengym.agents.dqn", "LMDQNPolicy")
+
+
+def _import(algo: str, module: str, name: str) -> Any:
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as err:
+        raise AlgorithmUnavailableError(
+            f"algorithm {algo!r} needs {module}.{name}, which is unavailable: {err}"
+        ) from err
+
+
+def policy_kwargs_for(cfg: TrainConfig) -> dict[str, Any]:
+    """The policy's JSON-safe keyword arguments (stored in checkpoints to rebuild the policy)."""
+    kwargs: dict[str, Any] = {"model_name": same_model_key(cfg.model_name)}
+    if cfg.algo != "dqn":
+        kwargs["value_lr_scale"] = cfg.value_lr_scale
+    return kwargs
+
+
+def _on_policy_kwargs(cfg: TrainConfig, tensorboard_log: str | None) -> dict[str, Any]:
+    return {
+        "learning_rate": cfg.learning_rate,
+        "n_steps": cfg.n_steps,
+        "gamma": cfg.gamma,
+        "gae_lambda": cfg.gae_lambda,
+        "seed": cfg.seed,
+        "policy_kwargs": policy_kwargs_for(cfg),
+        "tensorboard_log": tensorboard_log,
+        "verbose": 0,
+    }
+
+
+def _build_ppo(cfg: TrainConfig, venv: Any, tensorboard_log: str | None) -> Any:
+    from stable_baselines3 import PPO
+
+    from tokengym.agents.buffers import EpisodeDictRolloutBuffer
+
+    return PPO(
+        _lm_policy(),
+        venv,
+        batch_size=cfg.batch_size,
+        n_epochs=cfg.n_epochs,
+        ent_coef=cfg.ent_coef,
+        rollout_buffer_class=EpisodeDictRolloutBuffer,
+        **_on_policy_kwargs(cfg, tensorboard_log),
+    )
+
+
+def _build_a2c(cfg: TrainConfig, venv: Any, tensorboard_log: str | None) -> Any:
+    from stable_baselines3 import A2C
+
+    from tokengym.agents.buffers import EpisodeDictRolloutBuffer
+
+    return A2C(
+        _lm_policy(),
+        venv,
+        ent_coef=cfg.ent_coef,
+        rollout_buffer_class=EpisodeDictRolloutBuffer,
+        **_on_policy_kwargs(cfg, tensorboard_log),
+    )
+
+
+def _build_trpo(cfg: TrainConfig, venv: Any, tensorboard_log: str | None) -> Any:
+    from sb3_contrib import TRPO
+
+    from tokengym.agents.buffers import EpisodeDictRolloutBuffer
+
+    model = TRPO(
+        _lm_policy(),
+        venv,
+        batch_size=cfg.batch_size,
+        rollout_buffer_class=EpisodeDictRolloutBuffer,
+        **_on_policy_kwargs(cfg, tensorboard_log),
+    )
+    # TRPO differentiates the KL twice (Hessian-vector products); PyTorch's fused CPU attention kernels have
+    # no second derivative, the plain ("eager") attention has.
+    if hasattr(model.policy.lm, "set_attn_implementation"):
+        model.policy.lm.set_attn_implementation("eager")
+    return model
+
+
+def _build_maskable_ppo(cfg: TrainConfig, venv: Any, tensorboard_log: str | None) -> Any:
+    from sb3_contrib import MaskablePPO
+
+    from tokengym.agents.buffers import EpisodeMaskableDictRolloutBuffer
+
+    return MaskablePPO(
+        _maskable_policy(),
+        venv,
+        batch_size=cfg.batch_size,
+        n_epochs=cfg.n_epochs,
+        ent_coef=cfg.ent_coef,
+        rollout_buffer_class=EpisodeMaskableDictRolloutBuffer,
+        **_on_policy_kwargs(cfg, tensorboard_log),
+    )
+
+
+def _build_dqn(cfg: TrainConfig, venv: Any, tensorboard_log: str | None) -> Any:
+    policy = _dqn_policy()
+    dqn = importlib.import_module("tokengym.agents.dqn")
+    # Refuses, before anything is allocated, a replay buffer larger than the memory available.
+    dqn.check_replay_memory(venv.observation_space, venv.action_space, cfg.buffer_size, n_envs=cfg.n_envs)
+    return dqn.TextDQN(
+        policy,
+        venv,
+        learning_rate=cfg.learning_rate,
+        buffer_size=cfg.buffer_size,
+        learning_starts=cfg.learning_starts,
+        batch_size=cfg.batch_size,
+        gamma=cfg.gamma,
+        seed=cfg.seed,
+        policy_kwargs=policy_kwargs_for(cfg),
+        tensorboard_log=tensorboard_log,
+        verbose=0,
+    )
+
+
+ALGORITHMS: dict[str, Algorithm] = {
+    "ppo": Algorithm(
+        "ppo", "SB3 PPO + LMActorCriticPolicy", "stable_baselines3", True, True, False, _build_ppo, _lm_policy
+    ),
+    "a2c": Algorithm(
+        "a2c", "SB3 A2C + LMActorCriticPolicy", "stable_baselines3", True, False, False, _build_a2c, _lm_policy
+    ),
+    "trpo": Algorithm(
+        "trpo", "sb3-contrib TRPO + LMActorCriticPolicy", "sb3_contrib", True, True, False, _build_trpo, _lm_policy
+    ),
+    "maskable_ppo": Algorithm(
+        "maskable_ppo",
+        "sb3-contrib MaskablePPO + MaskableLMActorCriticPolicy (action_masks() or NLPO top-p masks)",
+        "tokengym.agents.maskable",
+        True,
+        True,
+        True,
+        _build_maskable_ppo,
+        _maskable_policy,
+    ),
+    "dqn": Algorithm(
+        "dqn",
+        "TextDQN + LMDQNPolicy (off-policy, replay buffer)",
+        "tokengym.agents.dqn",
+        False,
+        False,
+        False,
+        _build_dqn,
+        _dqn_policy,
+    ),
+}
+"""The algorithms ``tokengym train`` knows, by name."""
+
+
+# ------------------------------------------------------------------------------------------- environments
+
+
+def env_kwargs_for_model(model_name: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``env_kwargs`` with the model's tokenizer, so that actions are the model's tokens."""
+    if "tokenizer" in env_kwargs or str(model_name) in model_names():
+        return dict(env_kwargs)
+    return {**env_kwargs, "tokenizer": str(model_name)}
+
+
+def make_env(env_id: str, env_kwargs: dict[str, Any]) -> gym.Env:
+    """``gym.make`` whose error for an argument the environment does not take lists the ones it does."""
+    try:
+        return gym.make(env_id, **env_kwargs)
+    except TypeError as err:
+        unexpected = re.search(r"unexpected keyword argument '(\w+)'", str(err))
+        if unexpected is None:
+            raise
+        creator = gym.envs.registration.load_env_creator(gym.spec(env_id).entry_point)
+        known = [p for p in inspect.signature(creator).parameters if p not in ("self", "render_mode")]
+        raise ValueError(
+            f"{env_id} takes no argument {unexpected.group(1)!r} (from --reward, --split or --env-kwargs); "
+            f"it takes: {', '.join(known)}"
+        ) from err
+
+
+def is_command_level(env: gym.Env) -> bool:
+    """Whether the environment is a command-level game (it lists its commands in the observation)."""
+    space = env.observation_space
+    return isinstance(space, gym.spaces.Dict) and "command_ids" in space.spaces
+
+
+def command_level_error(env_id: str) -> ValueError:
+    token_id = env_id.replace("Cmd-", "-")
+    return ValueError(
+        f"{env_id} is a command-level game: its observation lists the admissible commands (command_ids), not "
+        f"the token contract that language-model policies read, so they cannot train on it. Train on the token-level "
+        f'{token_id} instead, or use a classic agent with SB3\'s "MultiInputPolicy" (outside this command).'
+    )
+
+
+def has_action_masks(env: gym.Env) -> bool:
+    return callable(getattr(env.unwrapped, "action_masks", None))
+
+
+def check_env_for_algorithm(cfg: TrainConfig, env: gym.Env) -> None:
+    """Refuse, with what to do instead, an environment whose spaces the algorithm cannot take."""
+    if is_command_level(env):
+        raise command_level_error(cfg.env_id)
+    if cfg.algo == "dqn" and has_action_masks(env):
+        raise ValueError(
+            f"{cfg.env_id} restricts actions with action_masks(), which DQN ignores: its TD target maximises over "
+            "every token, legal or not, of the next state. Use --algo maskable_ppo (or ppo, which learns without "
+            "the mask)."
+        )
+    if cfg.algo == "maskable_ppo" and not has_action_masks(env) and cfg.nlpo_top_p is None:
+        raise ValueError(
+            f"{cfg.env_id} has no action_masks(), which maskable_ppo needs; ask for NLPO masks with --nlpo-top-p "
+            "(for example 0.9), or use --algo ppo"
+        )
+
+
+def make_vec_envs(cfg: TrainConfig, seed: int) -> Any:
+    """``n_envs`` monitored copies: in-process for 1, one subprocess each above (registered by module prefix)."""
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    return make_vec_env(
+        MODULE_PREFIX + cfg.env_id,
+        n_envs=cfg.n_envs,
+        seed=seed,
+        env_kwargs=env_kwargs_for_model(cfg.model_name, cfg.stored_env_kwargs),
+        vec_env_cls=SubprocVecEnv if cfg.n_envs > 1 else DummyVecEnv,
+    )

@@ -1,0 +1,519 @@
+"""Train a language-model policy with a Stable-Baselines3 algorithm: the engine behind ``tokengym train``.
+
+It reads top to bottom: the configuration (:class:`TrainConfig`), the callbacks, then :func:`train` — check
+the environment against the algorithm, find the resume point, build the vectorised environments and the model
+(from the table of :mod:`tokengym.agents.algorithms`), restore a checkpoint, learn with callbacks (progress
+bar, TensorBoard, reward components, KL penalty, periodic checkpoints) and write the final checkpoint.
+:func:`load_policy` gives back a trained policy for evaluation.
+
+Example:
+    >>> from tokengym.agents.train import TrainConfig, train
+    >>> cfg = TrainConfig(env_id="Dialogue-v0", algo="ppo", total_timesteps=1024, out_dir="runs/x")
+    >>> result = train(cfg)          # doctest: +SKIP
+    >>> result.checkpoint            # doctest: +SKIP
+    PosixPath('runs/x/checkpoints/step-000001024')
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+
+from tokengym.agents.algorithms import (
+    ALGORITHMS,
+    MODULE_PREFIX,
+    check_env_for_algorithm,
+    command_level_error,
+    env_kwargs_for_model,
+    has_action_masks,
+    is_command_level,
+    make_env,
+    make_vec_envs,
+    policy_kwargs_for,
+    registered_ids,
+)
+from tokengym.agents.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    check_compatible,
+    checkpoint_folder,
+    latest_checkpoint,
+    load_checkpoint,
+    resolve_checkpoint,
+    same_model_key,
+    save_checkpoint,
+)
+
+# ------------------------------------------------------------------------------------------- configuration
+
+
+@dataclass
+class TrainConfig:
+    """What ``tokengym train`` trains, how, and where it writes."""
+
+    env_id: str = "Dialogue-v0"
+    """Registered tokengym environment (the ``tokengym:`` module prefix is accepted and dropped)."""
+    algo: str = "ppo"
+    """Algorithm: one of :data:`ALGORITHMS` (ppo, a2c, trpo, maskable_ppo, dqn)."""
+    model_name: str = "tiny"
+    """Starting model: "tiny", a Hugging Face id, or a local folder (for example one written by ``tokengym sft``)."""
+    total_timesteps: int = 4096
+    """Token steps to reach; a resumed run counts the steps it already has."""
+    seed: int = 0
+    """Seeds the environments, the algorithm and sampling; a resumed run reseeds with ``seed + saved step``."""
+    n_envs: int = 1
+    """Parallel environments: SB3 ``DummyVecEnv`` for 1, ``SubprocVecEnv`` above."""
+    n_steps: int = 128
+    """Rollout length per environment between updates (on-policy algorithms)."""
+    batch_size: int = 64
+    """Minibatch size (PPO, MaskablePPO and TRPO's critic; DQN's replay sample)."""
+    n_epochs: int = 2
+    """Passes over each rollout (PPO, MaskablePPO)."""
+    learning_rate: float = 1e-4
+    """Learning rate of the language model (TRPO: of the critic only; its actor takes natural-gradient steps)."""
+    value_lr_scale: float = 10.0
+    """Actor-critic policies: the value head learns at this multiple of the learning rate."""
+    gamma: float = 1.0
+    """Discount per token."""
+    gae_lambda: float = 1.0
+    """GAE lambda (on-policy algorithms)."""
+    ent_coef: float = 0.0
+    """Entropy bonus (PPO, A2C, MaskablePPO)."""
+    kl_coef: float = 0.0
+    """Per-token KL penalty against the starting model (0: off; on-policy algorithms only)."""
+    target_kl: float | None = None
+    """Per-token KL (nats) toward which the KL coefficient adapts; ``None`` keeps it fixed. Needs ``kl_coef > 0``."""
+    kl_horizon: int = 10_000
+    """Tokens over which the adaptive KL coefficient moves by its largest step (20%)."""
+    nlpo_top_p: float | None = None
+    """MaskablePPO only: NLPO masks, the top-p nucleus of a frozen copy of the policy's LM (``NLPOMaskCallback``),
+    within the environment's own masks where it has them; lets MaskablePPO train on plain text tasks too."""
+    nlpo_update_every: int = 5
+    """NLPO: rollouts between refreshes of the frozen copy from the policy."""
+    buffer_size: int = 10_000
+    """DQN replay buffer capacity (transitions)."""
+    learning_starts: int = 100
+    """DQN: steps collected before the first update."""
+    reward: str | None = None
+    """Reward spec for environments that take one (``"rouge_l + 0.5*verbosity"``); ``None``: the task's default."""
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of ``gym.make`` (JSON-serialisable: they are stored in every checkpoint)."""
+    out_dir: str = "runs/train"
+    """Run folder: ``checkpoints/step-<N>/`` and TensorBoard logs under ``tb/``."""
+    resume: bool = False
+    """Continue from the run folder's latest checkpoint (its weights, optimizer state, step and KL coefficient)."""
+    checkpoint_every: int = 0
+    """Also write a checkpoint every this many token steps (0: only the final one)."""
+    progress_bar: bool = True
+    """SB3's progress bar."""
+    tensorboard: bool = True
+    """Write TensorBoard logs (needs the ``tensorboard`` package; skipped with a note when it is missing)."""
+
+    def __post_init__(self) -> None:
+        self.env_id = self.env_id.removeprefix(MODULE_PREFIX)
+        if self.algo not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {self.algo!r}{_suggest(self.algo, list(ALGORITHMS))}")
+        if self.env_id not in registered_ids():
+            raise ValueError(f"unknown environment {self.env_id!r}{_suggest(self.env_id, registered_ids())}")
+        positive = ("total_timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "buffer_size", "kl_horizon")
+        for name in (*positive, "nlpo_update_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        if isinstance(self.checkpoint_every, bool) or not isinstance(self.checkpoint_every, int):
+            raise ValueError(f"checkpoint_every must be an integer, not {self.checkpoint_every!r}")
+        if self.checkpoint_every < 0 or self.learning_starts < 0:
+            raise ValueError("checkpoint_every and learning_starts must be >= 0")
+        if not self.learning_rate > 0 or not self.value_lr_scale > 0:
+            raise ValueError(f"learning_rate and value_lr_scale must be positive, not {self.learning_rate!r}")
+        if not 0 < self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
+            raise ValueError(
+                f"gamma must be in (0, 1] and gae_lambda in [0, 1], not {self.gamma!r}, {self.gae_lambda!r}"
+            )
+        algo = ALGORITHMS[self.algo]
+        rollout = self.n_envs * self.n_steps
+        if algo.on_policy and self.total_timesteps < rollout:
+            raise ValueError(
+                f"total_timesteps={self.total_timesteps} is less than one rollout (n_envs*n_steps={rollout}); "
+                "raise --steps or lower --n-steps"
+            )
+        if algo.minibatches and rollout % self.batch_size:
+            raise ValueError(f"batch_size={self.batch_size} must divide n_envs*n_steps={rollout} for {self.algo}")
+        if not self.kl_coef >= 0:
+            raise ValueError(f"kl_coef must be >= 0, not {self.kl_coef!r}")
+        if self.kl_coef > 0 and not algo.on_policy:
+            raise ValueError(
+                f"the KL penalty works with on-policy algorithms (ppo, a2c, trpo, maskable_ppo), not {self.algo}"
+            )
+        if self.target_kl is not None and not self.kl_coef > 0:
+            raise ValueError("target_kl adapts the KL coefficient: pass a starting kl_coef > 0 as well")
+        if self.target_kl is not None and not self.target_kl > 0:
+            raise ValueError(f"target_kl must be positive (nats per token), not {self.target_kl!r}")
+        if self.nlpo_top_p is not None and self.algo != "maskable_ppo":
+            raise ValueError(f"NLPO masking (nlpo_top_p) works with maskable_ppo, not {self.algo}")
+        if self.nlpo_top_p is not None and not 0 < self.nlpo_top_p <= 1:
+            raise ValueError(f"nlpo_top_p must be in (0, 1], not {self.nlpo_top_p!r}")
+        if self.algo == "dqn" and self.batch_size > self.buffer_size:
+            raise ValueError(f"batch_size={self.batch_size} exceeds the replay buffer (buffer_size={self.buffer_size})")
+        if self.reward is not None and "reward" in self.env_kwargs:
+            raise ValueError("give the reward once: either reward= or env_kwargs['reward']")
+        try:
+            json.dumps(self.env_kwargs)
+        except TypeError as err:
+            raise ValueError(f"env_kwargs must be JSON-serialisable (checkpoints store them): {err}") from err
+
+    @property
+    def stored_env_kwargs(self) -> dict[str, Any]:
+        """The environment's arguments as checkpoints record them (the reward spec folded in)."""
+        return {**self.env_kwargs, **({"reward": self.reward} if self.reward is not None else {})}
+
+
+def _suggest(name: str, known: Sequence[str]) -> str:
+    lowered = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(repr(lowered[c]) for c in close)}?" if close else ""
+    return f"{hint} Known: {', '.join(known)}"
+
+
+# ---------------------------------------------------------------------------------------------- callbacks
+
+
+class RewardComponentsCallback(BaseCallback):
+    """Log each reward component's mean episode total as ``rewards/<component>`` (from ``info["reward_components"]``).
+
+    Components are summed over an episode (text games report them per command), then averaged over the
+    episodes that ended since the last log; an episode without a component counts 0 for it.
+    """
+
+    def _init_callback(self) -> None:
+        self._running: list[dict[str, float]] = [{} for _ in range(self.training_env.num_envs)]
+        self._finished: list[dict[str, float]] = []
+
+    def _on_step(self) -> bool:
+        dones = self.locals.get("dones", [])
+        for i, info in enumerate(self.locals.get("infos", [])):
+            running = self._running[i]
+            for name, value in info.get("reward_components", {}).items():
+                running[name] = running.get(name, 0.0) + float(value)
+            if i < len(dones) and dones[i]:
+                self._finished.append(running)
+                self._running[i] = {}
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if not self._finished:
+            return
+        names = sorted({name for episode in self._finished for name in episode})
+        for name in names:
+            self.logger.record(f"rewards/{name}", float(np.mean([e.get(name, 0.0) for e in self._finished])))
+        self._finished = []
+
+
+class PeriodicCheckpointCallback(BaseCallback):
+    """Call ``save()`` every ``every`` token steps, at the start of a rollout.
+
+    At that point every step taken so far has been learned from and the weights are those of the last update,
+    so a run resumed from the checkpoint continues exactly where the update loop stood.
+    """
+
+    def __init__(self, every: int, save: Callable[[], Path]) -> None:
+        super().__init__()
+        self.every, self.save, self._next = int(every), save, 0
+
+    def _on_training_start(self) -> None:
+        self._next = (self.model.num_timesteps // self.every + 1) * self.every
+
+    def _on_rollout_start(self) -> None:
+        steps = self.model.num_timesteps
+        if steps >= self._next:
+            self.save()
+            self._next = (steps // self.every + 1) * self.every
+
+    def _on_step(self) -> bool:
+        return True
+
+
+# ------------------------------------------------------------------------------------------------ training
+
+
+@dataclass
+class TrainResult:
+    """What a run did and wrote."""
+
+    run_dir: Path
+    checkpoint: Path
+    start_step: int
+    num_timesteps: int
+    episodes: int
+    mean_return: float | None
+    minutes: float
+    tensorboard_dir: Path | None
+    checkpoints: list[Path]
+    model: Any = field(repr=False)
+
+
+def checkpoint_meta(cfg: TrainConfig, model: Any, kl: BaseCallback | None, final: bool) -> dict[str, Any]:
+    """The JSON description of the model's state now."""
+    hyper = {k: v for k, v in asdict(cfg).items() if k not in ("env_kwargs", "reward", "resume", "progress_bar")}
+    return {
+        "algorithm": cfg.algo,
+        "env_id": cfg.env_id,
+        "env_kwargs": cfg.stored_env_kwargs,
+        "model_name": same_model_key(cfg.model_name),
+        "vocab_size": int(model.action_space.n),
+        "seed": cfg.seed,
+        "num_timesteps": int(model.num_timesteps),
+        "n_updates": int(getattr(model, "_n_updates", 0)),
+        "kl": kl.state() if kl is not None else None,
+        "policy_kwargs": policy_kwargs_for(cfg),
+        "hyperparameters": hyper,
+        "final": final,
+    }
+
+
+def restore(model: Any, ckpt: Checkpoint) -> None:
+    """Load a checkpoint's weights, optimizer state and step counters into a freshly built model."""
+    if ckpt.meta["vocab_size"] != int(model.action_space.n):
+        raise CheckpointError(
+            f"checkpoint {str(ckpt.path)!r} has {ckpt.meta['vocab_size']} actions, this environment "
+            f"{model.action_space.n}"
+        )
+    try:
+        model.policy.load_state_dict(ckpt.policy_state, strict=True)
+        if ckpt.optimizer_state is not None:
+            model.policy.optimizer.load_state_dict(ckpt.optimizer_state)
+    except (RuntimeError, ValueError, KeyError) as err:
+        raise CheckpointError(f"checkpoint {str(ckpt.path)!r} does not fit this model: {err}") from err
+    model.num_timesteps = ckpt.num_timesteps
+    if hasattr(model, "_n_updates"):
+        model._n_updates = int(ckpt.meta.get("n_updates", 0))
+
+
+def find_resume_point(cfg: TrainConfig) -> Checkpoint | None:
+    """The checkpoint to resume, or ``None`` for a new run; refuses to overwrite a run without ``resume``."""
+    run_dir = Path(cfg.out_dir)
+    latest = latest_checkpoint(run_dir)
+    if not cfg.resume:
+        if latest is not None:
+            raise FileExistsError(
+                f"{str(run_dir)!r} already holds a run (latest checkpoint: {latest.name}); pass --resume to continue "
+                "it, or choose another --out"
+            )
+        return None
+    if latest is None:
+        raise CheckpointError(f"--resume: {str(run_dir)!r} holds no checkpoint to resume; start without --resume")
+    ckpt = load_checkpoint(latest)
+    check_compatible(
+        ckpt, algorithm=cfg.algo, env_id=cfg.env_id, env_kwargs=cfg.stored_env_kwargs, model_name=cfg.model_name
+    )
+    if ckpt.num_timesteps >= cfg.total_timesteps:
+        raise ValueError(
+            f"the run already has {ckpt.num_timesteps} steps, at least the {cfg.total_timesteps} asked for; "
+            "raise --steps to train further"
+        )
+    return ckpt
+
+
+def tensorboard_dir(cfg: TrainConfig, log: Callable[..., None]) -> Path | None:
+    if not cfg.tensorboard:
+        return None
+    if importlib.util.find_spec("tensorboard") is None:
+        log("TensorBoard logs skipped: the tensorboard package is not installed (pip install tensorboard)")
+        return None
+    return Path(cfg.out_dir) / "tb"
+
+
+def train(cfg: TrainConfig, callbacks: Sequence[BaseCallback] = (), log: Callable[..., None] = print) -> TrainResult:
+    """Train, checkpointing along the way; returns what was done and where it went.
+
+    Args:
+        cfg: the configuration.
+        callbacks: more SB3 callbacks, run after the built-in ones.
+        log: where progress messages go.
+
+    Raises:
+        ValueError: an environment the algorithm cannot take, or settings that contradict each other.
+        FileExistsError: the run folder holds a run and ``resume`` is off.
+        CheckpointError: nothing to resume, or a checkpoint that is corrupted or from another run.
+        AlgorithmUnavailableError: the algorithm's module is missing.
+    """
+    from stable_baselines3.common.callbacks import CallbackList
+
+    from tokengym.agents.kl import KLPenaltyCallback
+
+    algo = ALGORITHMS[cfg.algo]
+    start_time = time.perf_counter()
+    if resolve_checkpoint_or_none(cfg.model_name) is not None:
+        raise ValueError(
+            f"--model {cfg.model_name!r} is a training checkpoint; continue its run with --resume --out <run folder>, "
+            "or start from a model folder (save_pretrained, or `tokengym sft`)"
+        )
+
+    # Everything is checked before anything is built or written.
+    probe = make_env(cfg.env_id, cfg.stored_env_kwargs)
+    try:
+        check_env_for_algorithm(cfg, probe)
+        masked_env = has_action_masks(probe)
+    finally:
+        probe.close()
+    algo.policy_class()  # an unavailable algorithm fails here, before any folder is made
+    ckpt = find_resume_point(cfg)
+    start = ckpt.num_timesteps if ckpt is not None else 0
+
+    # Seeding: a resumed run draws new episodes rather than replaying the first ones.
+    seed = cfg.seed + start
+    run_dir = Path(cfg.out_dir)
+    tb_dir = tensorboard_dir(cfg, log)
+    venv = make_vec_envs(cfg, seed)
+    try:
+        model = algo.build(replace(cfg, seed=seed), venv, None if tb_dir is None else str(tb_dir))
+        if ckpt is not None:
+            restore(model, ckpt)
+            kl_state = ckpt.meta.get("kl") or {}
+            coef = f", KL coefficient {kl_state['kl_coef']:.6g}" if "kl_coef" in kl_state else ""
+            log(f"Resumed {cfg.algo} from {ckpt.path} at step {start}{coef}")
+
+        kl_callback = None
+        if ckpt is not None and ckpt.meta.get("kl") and not cfg.kl_coef > 0:
+            log("Note: the checkpoint trained with a KL penalty; this run has none (pass --kl-coef to keep it)")
+        if cfg.kl_coef > 0:
+            saved = (ckpt.meta.get("kl") if ckpt is not None else None) or {}
+            kl_callback = KLPenaltyCallback(
+                kl_coef=float(saved.get("kl_coef", cfg.kl_coef)),
+                target_kl=cfg.target_kl,
+                horizon=int(saved.get("horizon", cfg.kl_horizon)),
+                # The reference is the starting model, also after a resume (the policy's weights have moved).
+                reference=None if ckpt is None else cfg.model_name,
+            )
+        written: list[Path] = []
+
+        def save(final: bool = False) -> Path:
+            path = checkpoint_folder(run_dir, model.num_timesteps)
+            state = model.policy.optimizer.state_dict() if getattr(model.policy, "optimizer", None) else None
+            save_checkpoint(path, model.policy.state_dict(), state, checkpoint_meta(cfg, model, kl_callback, final))
+            written.append(path)
+            return path
+
+        steps: list[BaseCallback] = [RewardComponentsCallback()]
+        if kl_callback is not None:
+            steps.append(kl_callback)
+        if cfg.nlpo_top_p is not None:
+            from tokengym.agents.maskable import NLPOMaskCallback
+
+            steps.append(NLPOMaskCallback(top_p=cfg.nlpo_top_p, update_every=cfg.nlpo_update_every))
+        if cfg.checkpoint_every:
+            steps.append(PeriodicCheckpointCallback(cfg.checkpoint_every, save))
+        steps.extend(callbacks)
+
+        log(
+            f"Training {cfg.algo} ({algo.summary}) on {cfg.env_id} from {cfg.model_name!r}: steps {start} to "
+            f"{cfg.total_timesteps}, {cfg.n_envs} env(s)" + (f", TensorBoard logs in {tb_dir}" if tb_dir else "")
+        )
+        learn_kwargs = {"use_masking": masked_env} if algo.masked else {}
+        model.learn(
+            cfg.total_timesteps - start,
+            callback=CallbackList(steps),
+            progress_bar=cfg.progress_bar,
+            reset_num_timesteps=ckpt is None,
+            tb_log_name=cfg.algo,
+            **learn_kwargs,
+        )
+        final = save(final=True)
+    finally:
+        venv.close()
+    returns = [float(e["r"]) for e in model.ep_info_buffer]
+    return TrainResult(
+        run_dir=run_dir,
+        checkpoint=final,
+        start_step=start,
+        num_timesteps=int(model.num_timesteps),
+        episodes=len(returns),
+        mean_return=float(np.mean(returns)) if returns else None,
+        minutes=(time.perf_counter() - start_time) / 60,
+        tensorboard_dir=tb_dir,
+        checkpoints=written,
+        model=model,
+    )
+
+
+def resolve_checkpoint_or_none(name: str) -> Path | None:
+    """The checkpoint a model name points to, if it points to one (else ``None``; never raises)."""
+    try:
+        return resolve_checkpoint(name) if Path(name).expanduser().exists() else None
+    except CheckpointError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------- trained policies
+
+
+@dataclass
+class LoadedPolicy:
+    """A policy ready for :func:`~tokengym.agents.evaluate.evaluate_policy_text`, and where it came from."""
+
+    policy: Any
+    env_kwargs: dict[str, Any]
+    model_name: str
+    checkpoint: Checkpoint | None
+
+
+def load_policy(model: str, env_id: str, env_kwargs: dict[str, Any] | None = None) -> LoadedPolicy:
+    """A policy from a model name (``"tiny"``, hub id, model folder), a checkpoint folder, or a run folder.
+
+    A checkpoint brings its algorithm's policy class, its policy settings and its environment arguments
+    (``env_kwargs`` override them); its weights load as tensors.
+
+    Raises:
+        CheckpointError: a damaged checkpoint, or one trained on another environment.
+    """
+    from stable_baselines3.common.utils import ConstantSchedule
+
+    env_id = env_id.removeprefix(MODULE_PREFIX)
+    path = Path(model).expanduser()
+    ckpt_path = resolve_checkpoint(path) if path.exists() else None
+    ckpt = load_checkpoint(ckpt_path) if ckpt_path is not None else None
+    if ckpt is not None:
+        if ckpt.meta["env_id"] != env_id:
+            raise CheckpointError(
+                f"checkpoint {str(ckpt.path)!r} was trained on {ckpt.meta['env_id']}, not {env_id}; evaluate it on "
+                f"{ckpt.meta['env_id']} (other settings such as --split can differ)"
+            )
+        algo_name = ckpt.meta["algorithm"]
+        if algo_name not in ALGORITHMS:
+            raise CheckpointError(f"checkpoint {str(ckpt.path)!r} names an unknown algorithm {algo_name!r}")
+        policy_cls = ALGORITHMS[algo_name].policy_class()
+        model_name = ckpt.meta["model_name"]
+        policy_kwargs = {**ckpt.meta["policy_kwargs"], "model_name": model_name}
+        merged = {**ckpt.meta["env_kwargs"], **(env_kwargs or {})}
+    else:
+        policy_cls, policy_kwargs, model_name = ALGORITHMS["ppo"].policy_class(), {"model_name": model}, model
+        merged = dict(env_kwargs or {})
+    merged = env_kwargs_for_model(model_name, merged)
+    env = make_env(env_id, merged)
+    try:
+        if is_command_level(env):
+            raise command_level_error(env_id)
+        policy = policy_cls(env.observation_space, env.action_space, ConstantSchedule(0.0), **policy_kwargs)
+    finally:
+        env.close()
+    if ckpt is not None:
+        if ckpt.meta["vocab_size"] != int(env.action_space.n):
+            raise CheckpointError(
+                f"checkpoint {str(ckpt.path)!r} has {ckpt.meta['vocab_size']} actions, the environment "
+                f"{env.action_space.n}"
+            )
+        try:
+            policy.load_state_dict(ckpt.policy_state, strict=True)
+        except RuntimeError as err:
+            raise CheckpointError(f"checkpoint {str(ckpt.path)!r} does not fit its policy: {err}") from err
+    policy.set_training_mode(False)
+    return LoadedPolicy(policy, merged, model_name, ckpt)
