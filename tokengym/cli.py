@@ -97,7 +97,8 @@ def _random_action(env: gym.Env, rng: np.random.Generator) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from tokengym.agents.demo import DemoConfig, format_report, run_demo
 
-    cfg = DemoConfig(total_timesteps=args.steps, seed=args.seed, out_dir=args.out)
+    steps = {} if args.steps is None else {"total_timesteps": args.steps}
+    cfg = DemoConfig(seed=args.seed, out_dir=args.out, **steps)
     print(f"tokengym {tokengym.__version__} demo: PPO on {cfg.env_id} from the embedded '{cfg.model_name}' model")
     result = run_demo(cfg, progress_bar=not args.no_progress)
     print(format_report(result))
@@ -375,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="registered environments and rewards").set_defaults(func=cmd_list)
     demo = sub.add_parser("demo", help="train PPO on Dialogue-v0 from the embedded model, show before/after")
-    demo.add_argument("--steps", type=int, default=8192, help="PPO token steps (default 8192)")
+    demo.add_argument("--steps", type=int, default=None, help="PPO token steps (default: DemoConfig.total_timesteps)")
     demo.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     demo.add_argument("--out", default="runs/demo", help="folder for the learning curve and model (runs/demo)")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
