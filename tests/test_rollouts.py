@@ -59,9 +59,11 @@ def test_incremental_decoder_starts_over_when_the_weights_change(micro_lm):
     assert decoder.stats["cached_rows"] == 0  # the old cache was not used
 
 
-@pytest.mark.parametrize("env_id", ["Dialogue-v0", "TokenSubset-v0"])
-def test_stored_log_probs_equal_the_training_pass(env_id, micro_lm):
-    """What the cached rollout stores is what PPO's update recomputes, to 1e-5."""
+@pytest.mark.parametrize(
+    ("env_id", "temperature"), [("Dialogue-v0", 1.0), ("TokenSubset-v0", 1.0), ("Dialogue-v0", 0.7)]
+)
+def test_stored_log_probs_equal_the_training_pass(env_id, temperature, micro_lm):
+    """What the cached rollout stores is what PPO's update recomputes, to 1e-5 (at any temperature)."""
     kwargs = {"max_prompt_len": 32, "max_new_tokens": 12} if env_id == "Dialogue-v0" else {}
     venv = make_vec_env(env_id, n_envs=4, seed=0, env_kwargs=kwargs)
     model = PPO(
@@ -71,7 +73,7 @@ def test_stored_log_probs_equal_the_training_pass(env_id, micro_lm):
         batch_size=40,
         seed=0,
         rollout_buffer_class=EpisodeDictRolloutBuffer,
-        policy_kwargs={"model_name": micro_lm},
+        policy_kwargs={"model_name": micro_lm, "temperature": temperature},
     )
     _, callback = model._setup_learn(160, None)
     callback.init_callback(model)
@@ -144,3 +146,15 @@ def test_episode_buffer_minibatches_cover_every_transition_once(micro_lm):
     expected = list(zip(buf.log_probs.reshape(-1).tolist(), buf.actions.reshape(-1).tolist(), strict=True))
     assert sorted(seen) == sorted(expected)
     model.learn(40)  # and PPO trains with it
+
+
+def test_temperature_shapes_the_policy_itself(micro_lm):
+    venv = make_vec_env("TokenSubset-v0", n_envs=1, seed=0)
+    obs = {k: torch.as_tensor(v) for k, v in venv.reset().items()}
+    entropies = []
+    for temperature in (1.0, 0.5):
+        kwargs = {"model_name": micro_lm, "temperature": temperature}
+        policy = PPO(LMActorCriticPolicy, venv, policy_kwargs=kwargs).policy
+        with torch.no_grad():
+            entropies.append(float(policy.get_distribution(obs).entropy()))
+    assert entropies[1] < entropies[0]

@@ -67,11 +67,14 @@ class KLController:
         return self.value
 
 
-def reference_log_probs(reference: nn.Module, obs: dict[str, torch.Tensor], actions: torch.Tensor) -> torch.Tensor:
-    """``log pi_ref(a | s)`` for a batch of token-contract observations and the actions taken there."""
+def reference_log_probs(
+    reference: nn.Module, obs: dict[str, torch.Tensor], actions: torch.Tensor, temperature: float = 1.0
+) -> torch.Tensor:
+    """``log pi_ref(a | s)`` for a batch of token-contract observations and the actions taken there, with the
+    reference sampled at ``temperature`` (the policy's, so that an untrained policy has zero KL)."""
     with torch.no_grad():
         logits, _ = last_token_states(reference, obs)
-        return torch.log_softmax(logits, -1).gather(-1, actions.long().reshape(-1, 1)).squeeze(-1)
+        return torch.log_softmax(logits / temperature, -1).gather(-1, actions.long().reshape(-1, 1)).squeeze(-1)
 
 
 class KLPenaltyCallback(BaseCallback):
@@ -140,7 +143,9 @@ class KLPenaltyCallback(BaseCallback):
                 "expose the step's observations, log-probabilities and rewards to callbacks"
             )
         actions = torch.as_tensor(np.asarray(self.locals["actions"]).reshape(-1), device=log_probs.device)
-        kl = (log_probs.detach().reshape(-1) - reference_log_probs(self.reference, obs, actions)).cpu().numpy()
+        temperature = float(getattr(self.model.policy, "temperature", 1.0))
+        ref = reference_log_probs(self.reference, obs, actions, temperature)
+        kl = (log_probs.detach().reshape(-1) - ref).cpu().numpy()
         # In place: this array is the one the algorithm adds to its rollout buffer after the callbacks.
         rewards -= (self.controller.value * kl).astype(rewards.dtype)
         self._kl_sum += float(kl.sum())

@@ -78,7 +78,8 @@ class MaskableLMActorCriticPolicy(LMPolicyMixin, MaskableActorCriticPolicy):
         action_space: ``Discrete(vocab_size)`` of the model's tokenizer.
         lr_schedule: learning-rate schedule (MaskablePPO passes it).
         model_name: ``"tiny"``, a local folder or a Hugging Face id (see :func:`~tokengym.agents.load_lm`).
-        temperature: sampling temperature of ``predict`` (evaluation); rollouts sample the raw distribution.
+        temperature: the policy is ``softmax(logits / temperature)`` (masked), in rollouts, training and
+            ``predict`` alike.
         top_k: keep only the k most likely allowed tokens in ``predict`` (0: all).
         top_p: nucleus threshold in ``predict`` (1.0: off), over the allowed tokens.
         value_head_init_std: standard deviation of the value head's last layer at initialisation.
@@ -181,7 +182,7 @@ class MaskableLMActorCriticPolicy(LMPolicyMixin, MaskableActorCriticPolicy):
     ) -> torch.Tensor:
         logits, _ = self._acting_states(observation)
         if action_masks is not None:
-            # Masked before temperature, top-k and top-p, so that those choose among the allowed tokens.
+            # Masked before top-k and top-p, so that those choose among the allowed tokens.
             logits = logits.masked_fill(~_as_mask(action_masks, len(logits), logits.device), float("-inf"))
         return self._sample_for_predict(logits, deterministic)
 

@@ -280,7 +280,12 @@ class LMPolicyMixin:
     # --------------------------------------------------------------------------------------------- forward
 
     def _last_hidden(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        return last_token_states(self.lm, obs)
+        """The action distribution's logits (the LM's, over ``temperature``) and the last hidden states."""
+        logits, hidden = last_token_states(self.lm, obs)
+        return self._tempered(logits), hidden
+
+    def _tempered(self, logits: torch.Tensor) -> torch.Tensor:
+        return logits if self.temperature == 1.0 else logits / self.temperature
 
     def _distribution_states(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """``_last_hidden`` for ``get_distribution``: twice differentiable when gradients are on.
@@ -298,7 +303,8 @@ class LMPolicyMixin:
         """Logits and hidden states for choosing actions: cached when no gradient is needed."""
         if self.use_kv_cache and not torch.is_grad_enabled() and not self.training:
             lengths = obs["attention_mask"].long().sum(-1).clamp(min=1)
-            return self._decoder(obs["input_ids"].long(), lengths)
+            logits, hidden = self._decoder(obs["input_ids"].long(), lengths)
+            return self._tempered(logits), hidden
         return self._last_hidden(obs)
 
     def predict_values(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -308,10 +314,10 @@ class LMPolicyMixin:
         return self.value_net(hidden if self.value_grad_to_lm else hidden.detach())
 
     def _sample_for_predict(self, logits: torch.Tensor, deterministic: bool) -> torch.Tensor:
-        """``predict``'s rule: greedy, or sampling under ``temperature``, ``top_k`` and ``top_p``."""
+        """``predict``'s rule: greedy, or sampling the (tempered) distribution under ``top_k`` and ``top_p``."""
         if deterministic:
             return logits.argmax(-1)
-        logits = top_k_top_p_filter(logits / self.temperature, self.top_k, self.top_p)
+        logits = top_k_top_p_filter(logits, self.top_k, self.top_p)
         return torch.distributions.Categorical(logits=logits).sample()
 
 
@@ -323,8 +329,9 @@ class LMActorCriticPolicy(LMPolicyMixin, ActorCriticPolicy):
         action_space: ``Discrete(vocab_size)`` of the model's tokenizer.
         lr_schedule: learning-rate schedule (SB3 passes it).
         model_name: ``"tiny"``, a local folder or a Hugging Face id (see :func:`~tokengym.agents.load_lm`).
-        temperature: sampling temperature used by ``predict`` (evaluation); training always uses the raw
-            distribution, so that stored log-probabilities match.
+        temperature: the policy is ``softmax(logits / temperature)``, in rollouts, training and ``predict``
+            alike, so stored log-probabilities stay exact. Below 1 it samples fewer of the tail tokens whose
+            noisy gradients erode a pretrained LM in short runs (the demo uses 0.7).
         top_k: keep only the k most likely tokens in ``predict`` (0: all).
         top_p: nucleus sampling threshold in ``predict`` (1.0: off).
         value_head_init_std: standard deviation of the value head's last layer at initialisation.
