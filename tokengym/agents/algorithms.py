@@ -157,18 +157,14 @@ def _build_trpo(cfg: TrainConfig, venv: Any, tensorboard_log: str | None) -> Any
 
     from tokengym.agents.buffers import EpisodeDictRolloutBuffer
 
-    model = TRPO(
+    # The policy itself switches to twice-differentiable attention where TRPO needs it (get_distribution).
+    return TRPO(
         _lm_policy(),
         venv,
         batch_size=cfg.batch_size,
         rollout_buffer_class=EpisodeDictRolloutBuffer,
         **_on_policy_kwargs(cfg, tensorboard_log),
     )
-    # TRPO differentiates the KL twice (Hessian-vector products); PyTorch's fused CPU attention kernels have
-    # no second derivative, the plain ("eager") attention has.
-    if hasattr(model.policy.lm, "set_attn_implementation"):
-        model.policy.lm.set_attn_implementation("eager")
-    return model
 
 
 def _build_maskable_ppo(cfg: TrainConfig, venv: Any, tensorboard_log: str | None) -> Any:

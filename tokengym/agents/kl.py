@@ -33,8 +33,8 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from torch import nn
 
+from tokengym.agents.incremental import IncrementalDecoder
 from tokengym.agents.lm import load_lm
-from tokengym.agents.policy import last_token_states
 
 
 class KLController:
@@ -65,16 +65,6 @@ class KLController:
             error = float(np.clip(kl / self.target - 1.0, -0.2, 0.2))
             self.value *= 1.0 + error * n_tokens / self.horizon
         return self.value
-
-
-def reference_log_probs(
-    reference: nn.Module, obs: dict[str, torch.Tensor], actions: torch.Tensor, temperature: float = 1.0
-) -> torch.Tensor:
-    """``log pi_ref(a | s)`` for a batch of token-contract observations and the actions taken there, with the
-    reference sampled at ``temperature`` (the policy's, so that an untrained policy has zero KL)."""
-    with torch.no_grad():
-        logits, _ = last_token_states(reference, obs)
-        return torch.log_softmax(logits / temperature, -1).gather(-1, actions.long().reshape(-1, 1)).squeeze(-1)
 
 
 class KLPenaltyCallback(BaseCallback):
@@ -132,6 +122,8 @@ class KLPenaltyCallback(BaseCallback):
         self.reference.requires_grad_(False)
         self.reference.train(False)
         self.reference.to(self.model.device)
+        # Rollouts feed one new token per env and step: the frozen reference steps with its own KV cache.
+        self._reference_decoder = IncrementalDecoder(self.reference)
 
     def _on_step(self) -> bool:
         obs = self.locals.get("obs_tensor")
@@ -144,7 +136,9 @@ class KLPenaltyCallback(BaseCallback):
             )
         actions = torch.as_tensor(np.asarray(self.locals["actions"]).reshape(-1), device=log_probs.device)
         temperature = float(getattr(self.model.policy, "temperature", 1.0))
-        ref = reference_log_probs(self.reference, obs, actions, temperature)
+        lengths = obs["attention_mask"].long().sum(-1).clamp(min=1)
+        ref_logits, _ = self._reference_decoder(obs["input_ids"].long(), lengths)
+        ref = torch.log_softmax(ref_logits / temperature, -1).gather(-1, actions.long().reshape(-1, 1)).squeeze(-1)
         kl = (log_probs.detach().reshape(-1) - ref).cpu().numpy()
         # In place: this array is the one the algorithm adds to its rollout buffer after the callbacks.
         rewards -= (self.controller.value * kl).astype(rewards.dtype)

@@ -61,6 +61,24 @@ def fit_prompt(ids: Sequence[int], max_len: int, side: str = "left", suffix: Seq
     return ids + list(suffix)
 
 
+def integer_action(action: Any, n: int, what: str, text_hint: str) -> int:
+    """``action`` as an int in ``[0, n)``: an int, a NumPy integer or a one-element integer array.
+
+    Raises:
+        TypeError: for anything else (``text_hint`` says how to step with text instead).
+        ValueError: outside ``Discrete(n)``.
+    """
+    if type(action) is int or isinstance(action, np.integer):
+        a = int(action)
+    elif isinstance(action, np.ndarray) and action.size == 1 and np.issubdtype(action.dtype, np.integer):
+        a = int(action.reshape(()))
+    else:
+        raise TypeError(f"action {action!r} is not an integer {what}; pass an int in [0, {n}) (use {text_hint})")
+    if not 0 <= a < n:
+        raise ValueError(f"action {a} is outside Discrete({n}); {what}s run from 0 to {n - 1}")
+    return a
+
+
 class TokenEnv(gym.Env):
     """Base class of the token-level environments (see each task's docstring for its documentation).
 
@@ -230,20 +248,7 @@ class TokenEnv(gym.Env):
         return {"input_ids": self._ids.copy(), "attention_mask": self._mask.copy()}
 
     def _check_action(self, action: Any) -> int:
-        if type(action) is int or isinstance(action, np.integer):
-            a = int(action)
-        elif isinstance(action, np.ndarray) and action.size == 1 and np.issubdtype(action.dtype, np.integer):
-            a = int(action.reshape(()))
-        else:
-            raise TypeError(
-                f"action {action!r} is not an integer token id; pass an int in [0, {self._vocab}) "
-                "(use TextActionWrapper to step with text)"
-            )
-        if not 0 <= a < self._vocab:
-            raise ValueError(
-                f"action {a} is outside Discrete({self._vocab}); token ids run from 0 to {self._vocab - 1}"
-            )
-        return a
+        return integer_action(action, self._vocab, "token id", "TextActionWrapper to step with text")
 
     @property
     def current_sample(self) -> Sample | None:

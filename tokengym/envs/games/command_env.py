@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from tokengym.envs.core import text_image
+from tokengym.envs.core import integer_action, text_image
 from tokengym.envs.games.base import TextGame, make_game, normalise_command
 from tokengym.envs.games.coin_collector import CoinCollector
 from tokengym.envs.games.layout import GameTokenizer, env_docstring
@@ -29,6 +29,15 @@ class TextGameCommandEnv(gym.Env):
     game_cls: ClassVar[type[TextGame]]
     default_max_text_len: ClassVar[int] = 192
     default_max_commands: ClassVar[int] = 16
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A game's subclass gets its full docstring from its game and its defaults."""
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("__doc__") is None and "game_cls" in cls.__dict__:
+            name = cls.game_cls.__name__
+            cls.__doc__ = _command_doc(
+                cls.game_cls, f"{name}Cmd-v0", f"{name}-v0", cls.default_max_text_len, cls.default_max_commands
+            )
 
     def __init__(
         self,
@@ -171,20 +180,7 @@ class TextGameCommandEnv(gym.Env):
         return {"input_ids": ids, "attention_mask": mask, "command_ids": command_ids, "command_mask": command_mask}
 
     def _check_action(self, action: Any) -> int:
-        if type(action) is int or isinstance(action, np.integer):
-            slot = int(action)
-        elif isinstance(action, np.ndarray) and action.size == 1 and np.issubdtype(action.dtype, np.integer):
-            slot = int(action.reshape(()))
-        else:
-            raise TypeError(
-                f"action {action!r} is not an integer slot; pass an int in [0, {self.max_commands}) "
-                "(use CommandTextWrapper to step with text)"
-            )
-        if not 0 <= slot < self.max_commands:
-            raise ValueError(
-                f"action {slot} is outside Discrete({self.max_commands}); slots run 0 to {self.max_commands - 1}"
-            )
-        return slot
+        return integer_action(action, self.max_commands, "slot", "CommandTextWrapper to step with text")
 
 
 class CommandTextWrapper(gym.Wrapper):
@@ -287,25 +283,21 @@ class TwentyQuestionsCmdEnv(TextGameCommandEnv):
     game_cls = TwentyQuestions
     default_max_text_len = 320
     default_max_commands = 160
-    __doc__ = _command_doc(TwentyQuestions, "TwentyQuestionsCmd-v0", "TwentyQuestions-v0", 320, 160)
 
 
 class WordleCmdEnv(TextGameCommandEnv):
     game_cls = Wordle
     default_max_text_len = 224
     default_max_commands = 40
-    __doc__ = _command_doc(Wordle, "WordleCmd-v0", "Wordle-v0", 224, 40)
 
 
 class TextNavCmdEnv(TextGameCommandEnv):
     game_cls = TextNav
     default_max_text_len = 128
     default_max_commands = 24
-    __doc__ = _command_doc(TextNav, "TextNavCmd-v0", "TextNav-v0", 128, 24)
 
 
 class CoinCollectorCmdEnv(TextGameCommandEnv):
     game_cls = CoinCollector
     default_max_text_len = 128
     default_max_commands = 8
-    __doc__ = _command_doc(CoinCollector, "CoinCollectorCmd-v0", "CoinCollector-v0", 128, 8)

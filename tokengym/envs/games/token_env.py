@@ -32,6 +32,15 @@ class TextGameTokenEnv(TokenEnv):
     default_max_prompt_len: ClassVar[int] = 192
     default_max_new_tokens: ClassVar[int] = 16
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A game's subclass gets its full docstring from its game and its defaults."""
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("__doc__") is None and "game_cls" in cls.__dict__:
+            name = cls.game_cls.__name__
+            cls.__doc__ = _token_doc(
+                cls.game_cls, f"{name}-v0", f"{name}Cmd-v0", cls.default_max_prompt_len, cls.default_max_new_tokens
+            )
+
     def __init__(
         self,
         level: int = 1,
@@ -214,25 +223,21 @@ class TwentyQuestionsEnv(TextGameTokenEnv):
     game_cls = TwentyQuestions
     default_max_prompt_len = 320
     default_max_new_tokens = 16
-    __doc__ = _token_doc(TwentyQuestions, "TwentyQuestions-v0", "TwentyQuestionsCmd-v0", 320, 16)
 
 
 class WordleEnv(TextGameTokenEnv):
     game_cls = Wordle
     default_max_prompt_len = 224
     default_max_new_tokens = 8
-    __doc__ = _token_doc(Wordle, "Wordle-v0", "WordleCmd-v0", 224, 8)
 
 
 class TextNavEnv(TextGameTokenEnv):
     game_cls = TextNav
     default_max_prompt_len = 128
     default_max_new_tokens = 16
-    __doc__ = _token_doc(TextNav, "TextNav-v0", "TextNavCmd-v0", 128, 16)
 
 
 class CoinCollectorEnv(TextGameTokenEnv):
     game_cls = CoinCollector
     default_max_prompt_len = 128
     default_max_new_tokens = 8
-    __doc__ = _token_doc(CoinCollector, "CoinCollector-v0", "CoinCollectorCmd-v0", 128, 8)
