@@ -2,16 +2,18 @@
 
 import itertools
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
-from tokengym.agents.buffers import EpisodeDictRolloutBuffer, episode_order
+from tokengym.agents.buffers import EpisodeDictRolloutBuffer, episode_order, group_advantages
 from tokengym.agents.incremental import IncrementalDecoder
 from tokengym.agents.lm import load_lm
 from tokengym.agents.policy import LMActorCriticPolicy, last_token_states
+from tokengym.envs import RepeatTask
 
 
 def _states(lm, ids, lengths):
@@ -158,3 +160,71 @@ def test_temperature_shapes_the_policy_itself(micro_lm):
         with torch.no_grad():
             entropies.append(float(policy.get_distribution(obs).entropy()))
     assert entropies[1] < entropies[0]
+
+
+def test_group_advantages_by_hand():
+    # Env 0: episodes at steps 0-1 (prompt A, return 1.0) and 2-3 (prompt A, return 0.0), then one that runs past
+    # the buffer (step 4 on). Env 1: an episode cut at the start (no start flag), then prompt A (return 0.5, ends
+    # with the buffer) .
+    rewards = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.5]], dtype=np.float32)
+    starts = np.array([[1, 0], [0, 0], [1, 0], [0, 0], [1, 1]], dtype=np.float32)
+    names = {(0, 0): b"A", (2, 0): b"A", (4, 0): b"B", (4, 1): b"A"}
+    adv, grouped = group_advantages(rewards, starts, np.array([False, True]), lambda t, e: names[(t, e)], 1.0)
+    # Group A: returns 1.0, 0.0, 0.5; each is judged against the mean of the two others.
+    assert adv[0:2, 0] == pytest.approx([1.0 - 0.25, 1.0 - 0.25])
+    assert adv[2:4, 0] == pytest.approx([-0.75, -0.75])
+    assert adv[4, 1] == pytest.approx(0.5 - 0.5)
+    assert not grouped[4, 0]  # prompt B runs past the buffer
+    assert not grouped[0:4, 1].any()  # the cut episode
+    # Discounting: the return-to-go of a step, less the others' whole returns.
+    adv, _ = group_advantages(rewards, starts, np.array([False, True]), lambda t, e: names[(t, e)], 0.5)
+    assert adv[0, 0] == pytest.approx(0.5 - (0.0 + 0.5) / 2)
+
+
+def test_repeat_task_serves_each_prompt_in_groups():
+    env = RepeatTask(gym.make("Dialogue-v0"), times=3)
+    prompts = [env.reset(seed=0)[1]["prompt"]] + [env.reset()[1]["prompt"] for _ in range(5)]
+    assert prompts[0] == prompts[1] == prompts[2] != prompts[3] == prompts[4] == prompts[5]
+    assert env.reset(seed=0)[1]["prompt"] == prompts[0]  # a seed starts a new group
+    assert env.reset()[1]["prompt"] == prompts[0]
+    with pytest.raises(ValueError, match="times must be a positive int"):
+        RepeatTask(gym.make("Dialogue-v0"), times=0)
+    with pytest.raises(RuntimeError, match="no task to repeat"):
+        gym.make("Dialogue-v0").reset(options={"repeat_task": True})
+
+
+def test_group_baseline_replaces_the_critic_for_grouped_episodes(micro_lm):
+    venv = make_vec_env("TokenSubset-v0", n_envs=2, seed=0, wrapper_class=RepeatTask, wrapper_kwargs={"times": 4})
+    kwargs = {"n_steps": 40, "batch_size": 20, "seed": 0, "policy_kwargs": {"model_name": micro_lm}}
+    model = PPO(
+        LMActorCriticPolicy,
+        venv,
+        rollout_buffer_class=EpisodeDictRolloutBuffer,
+        rollout_buffer_kwargs={"baseline": "group"},
+        **kwargs,
+    )
+    _, callback = model._setup_learn(80, None)
+    callback.init_callback(model)
+    model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=40)
+    buf = model.rollout_buffer
+    assert 0.5 < buf.grouped_fraction <= 1.0
+    # The grouped steps' advantages are the group's, whatever the critic's values were.
+    advantages, grouped = group_advantages(
+        buf.rewards,
+        buf.episode_starts,
+        model._last_episode_starts,
+        lambda t, e: b"".join(buf.observations[k][t, e].tobytes() for k in sorted(buf.observations)),
+        buf.gamma,
+    )
+    assert grouped.mean() == buf.grouped_fraction
+    assert np.allclose(buf.advantages[grouped], advantages[grouped])
+    assert not np.allclose(buf.advantages[grouped], (buf.returns - buf.values)[grouped])
+    model.learn(80)  # and PPO trains with it
+    with pytest.raises(ValueError, match="baseline must be"):
+        PPO(
+            LMActorCriticPolicy,
+            venv,
+            rollout_buffer_class=EpisodeDictRolloutBuffer,
+            rollout_buffer_kwargs={"baseline": "prompt"},
+            **kwargs,
+        )

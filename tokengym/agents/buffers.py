@@ -18,7 +18,7 @@ another order.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
@@ -71,8 +71,100 @@ class _EpisodeOrder:
         super().reset()  # type: ignore[misc]
 
 
-class EpisodeDictRolloutBuffer(_EpisodeOrder, DictRolloutBuffer):
-    """SB3's ``DictRolloutBuffer`` with episode-ordered minibatches (PPO, A2C, TRPO)."""
+def group_advantages(
+    rewards: np.ndarray,
+    episode_starts: np.ndarray,
+    dones: np.ndarray,
+    obs_key: Callable[[int, int], bytes],
+    gamma: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Advantages against the other episodes that began from the same observation (leave-one-out mean).
+
+    Episodes are read from the buffer's layout: ``(n_steps, n_envs)`` ``rewards`` and ``episode_starts``, and
+    ``dones`` of the step after the last (``(n_envs,)``). Only episodes that start and end inside the buffer
+    take part; a group needs two of them or more. For episode ``i`` of a group, the advantage of its step
+    ``t`` is its discounted return-to-go ``G_t`` less the mean of the other members' whole returns ``G_0``: a
+    baseline that does not depend on episode ``i``'s actions, so the estimate stays unbiased.
+
+    Args:
+        obs_key: ``obs_key(t, e)`` identifies the observation at step ``t`` of env ``e`` (asked only where an
+            episode starts).
+
+    Returns:
+        ``(advantages, grouped)``: advantages in the buffer's layout, and a boolean mask of the steps that got
+        one (the others are left to the caller's estimate).
+    """
+    n_steps, n_envs = rewards.shape
+    advantages = np.zeros((n_steps, n_envs), dtype=np.float32)
+    grouped = np.zeros((n_steps, n_envs), dtype=bool)
+    groups: dict[bytes, list[tuple[int, int, int, np.ndarray]]] = {}
+    for env in range(n_envs):
+        starts = np.flatnonzero(episode_starts[:, env])
+        for i, start in enumerate(starts):
+            end = int(starts[i + 1]) if i + 1 < len(starts) else n_steps
+            if i + 1 == len(starts) and not dones[env]:
+                continue  # runs past the buffer: its return is not known yet
+            to_go = np.zeros(end - start, dtype=np.float64)
+            running = 0.0
+            for k in range(end - start - 1, -1, -1):
+                running = float(rewards[start + k, env]) + gamma * running
+                to_go[k] = running
+            groups.setdefault(obs_key(int(start), env), []).append((env, int(start), end, to_go))
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        total = sum(m[3][0] for m in members)
+        for env, start, end, to_go in members:
+            baseline = (total - to_go[0]) / (len(members) - 1)
+            advantages[start:end, env] = to_go - baseline
+            grouped[start:end, env] = True
+    return advantages, grouped
+
+
+class _GroupBaseline:
+    """``baseline="group"``: advantages from sibling episodes on the same prompt where the buffer holds them.
+
+    Serve prompts in groups (:class:`~tokengym.envs.wrappers.RepeatTask`) and pass
+    ``rollout_buffer_kwargs={"baseline": "group"}``. Steps of episodes with no complete sibling in the buffer
+    keep SB3's critic-based (GAE) advantage. The critic's targets (``returns``) are SB3's either way, so the
+    value head still learns and still serves the other steps. ``grouped_fraction`` records the share of steps
+    of the last rollout that used the group baseline.
+    """
+
+    rewards: np.ndarray
+    episode_starts: np.ndarray
+    observations: dict[str, np.ndarray]
+    advantages: np.ndarray
+    gamma: float
+
+    def __init__(self, *args: Any, baseline: str = "critic", **kwargs: Any) -> None:
+        if baseline not in ("critic", "group"):
+            raise ValueError(f"baseline must be 'critic' (SB3's GAE) or 'group' (sibling episodes), not {baseline!r}")
+        self.baseline = baseline
+        self.grouped_fraction = 0.0
+        super().__init__(*args, **kwargs)
+
+    def compute_returns_and_advantage(self, last_values: Any, dones: np.ndarray) -> None:
+        super().compute_returns_and_advantage(last_values, dones)  # type: ignore[misc]
+        if self.baseline != "group":
+            return
+
+        def obs_key(t: int, e: int) -> bytes:
+            return b"".join(self.observations[k][t, e].tobytes() for k in sorted(self.observations))
+
+        advantages, grouped = group_advantages(
+            self.rewards, self.episode_starts, np.asarray(dones).reshape(-1), obs_key, self.gamma
+        )
+        self.advantages[grouped] = advantages[grouped]
+        self.grouped_fraction = float(grouped.mean())
+
+
+class EpisodeDictRolloutBuffer(_GroupBaseline, _EpisodeOrder, DictRolloutBuffer):
+    """SB3's ``DictRolloutBuffer`` with episode-ordered minibatches (PPO, A2C, TRPO).
+
+    ``baseline="group"`` (through ``rollout_buffer_kwargs``) judges each episode against its siblings on the
+    same prompt: see :class:`_GroupBaseline`.
+    """
 
 
 def mask_width(action_space: spaces.Space) -> int:
@@ -132,5 +224,5 @@ class PackedMaskableDictRolloutBuffer(MaskableDictRolloutBuffer):
         )
 
 
-class EpisodeMaskableDictRolloutBuffer(_EpisodeOrder, PackedMaskableDictRolloutBuffer):
+class EpisodeMaskableDictRolloutBuffer(_GroupBaseline, _EpisodeOrder, PackedMaskableDictRolloutBuffer):
     """Episode-ordered minibatches and bit-packed masks (MaskablePPO): see :class:`PackedMaskableDictRolloutBuffer`."""

@@ -24,7 +24,7 @@ of at most ``max_new_tokens`` tokens, so their ``max_episode_steps`` is the prod
 from gymnasium.envs.registration import register, registry
 
 from tokengym.envs.core import Sample, TokenEnv, fit_prompt
-from tokengym.envs.wrappers import TextActionWrapper
+from tokengym.envs.wrappers import RepeatTask, TextActionWrapper
 
 ENVIRONMENTS = {
     "Dialogue-v0": ("tokengym.envs.dialogue:DialogueEnv", 48, {}),
@@ -50,4 +50,4 @@ def registered_ids() -> list[str]:
     return list(ENVIRONMENTS)
 
 
-__all__ = ["ENVIRONMENTS", "Sample", "TextActionWrapper", "TokenEnv", "fit_prompt", "registered_ids"]
+__all__ = ["ENVIRONMENTS", "RepeatTask", "Sample", "TextActionWrapper", "TokenEnv", "fit_prompt", "registered_ids"]

@@ -170,8 +170,19 @@ class TokenEnv(gym.Env):
     # --------------------------------------------------------------------------------------- gym interface
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start an episode on a new task instance, drawn with the env's seeded generator.
+
+        ``options={"repeat_task": True}`` serves the current instance again instead of drawing one (the same
+        prompt and references; :class:`~tokengym.envs.wrappers.RepeatTask` uses it for group baselines).
+        """
         super().reset(seed=seed)
-        sample = self._sample(options or {})
+        options = options or {}
+        if options.get("repeat_task"):
+            if self._sample_ is None:
+                raise RuntimeError("reset(options={'repeat_task': True}) has no task to repeat; reset once without it")
+            sample = self._sample_
+        else:
+            sample = self._sample(options)
         ids = sample.prompt_ids
         n = len(ids)
         if not 0 < n <= self.max_prompt_len:

@@ -1,4 +1,5 @@
-"""Drive a token-level environment with whole strings, for LLM agents that generate elsewhere and for people."""
+"""Wrappers for token-level environments: whole strings as actions (for LLM agents that generate elsewhere and
+for people), and tasks served several times in a row (for group baselines)."""
 
 from __future__ import annotations
 
@@ -61,3 +62,38 @@ class TextActionWrapper(gym.Wrapper):
         info["tokens_fed"] = fed
         info["tokens_dropped"] = len(ids) - fed
         return obs, total, terminated, truncated, info
+
+
+class RepeatTask(gym.Wrapper):
+    """Serve each task instance ``times`` times in a row: a group of episodes on the same prompt.
+
+    Several replies to one prompt let a learner judge each reply against its siblings instead of against a
+    critic's guess of how hard the prompt is (the group baseline of RLOO and GRPO; see
+    :class:`~tokengym.agents.buffers.EpisodeDictRolloutBuffer` with ``baseline="group"``). The first reset,
+    and every reset given a ``seed``, draws a new instance and starts a new group.
+
+    Args:
+        env: a token-level environment (its unwrapped env is a :class:`~tokengym.envs.core.TokenEnv`).
+        times: episodes per instance (1: the wrapper does nothing).
+
+    Example:
+        >>> import gymnasium as gym, tokengym
+        >>> env = RepeatTask(gym.make("Dialogue-v0"), times=2)
+        >>> prompts = [env.reset(seed=0)[1]["prompt"], env.reset()[1]["prompt"], env.reset()[1]["prompt"]]
+        >>> prompts[0] == prompts[1], prompts[1] == prompts[2]
+        (True, False)
+    """
+
+    def __init__(self, env: gym.Env, times: int) -> None:
+        super().__init__(env)
+        if not isinstance(env.unwrapped, TokenEnv):
+            raise TypeError(f"RepeatTask needs a tokengym token-level env, got {type(env.unwrapped).__name__}")
+        if type(times) is not int or times < 1:
+            raise ValueError(f"times must be a positive int (episodes per task), not {times!r}")
+        self.times = times
+        self._served = 0  # episodes of the current instance so far; 0: no instance yet
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        repeat = seed is None and 0 < self._served < self.times
+        self._served = self._served + 1 if repeat else 1
+        return self.env.reset(seed=seed, options={**(options or {}), "repeat_task": repeat})
