@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import operator
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -1921,6 +1922,11 @@ def _sentence(text: str) -> str:
     return text[0].upper() + text[1:] if text[0].islower() else text
 
 
+def _fields(template: str) -> set[str]:
+    """The field names of a template: ``"{who} raised {num}"`` -> ``{"who", "num"}``."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
 def _compose(rng: np.random.Generator, difficulty: int) -> tuple[Article, list[str]]:
     """The article, and every name, place and number it mentions that is not a fact (for the tests)."""
     b = _Builder(rng)
@@ -1975,10 +1981,13 @@ def _compose(rng: np.random.Generator, difficulty: int) -> tuple[Article, list[s
     for text in chosen:
         body.insert(1 + b.idx(len(body)), (text,))
 
-    sentences = [_sentence(b.pick(event.leads).format_map(slots))]
+    lead = b.pick(event.leads)
+    sentences = [_sentence(lead.format_map(slots))]
+    mentioned = _fields(lead)  # the fields the article states: a summary may use no other
     for item in body:
         if isinstance(item, str):
             text = item.format_map(slots)
+            mentioned |= _fields(item)
         elif len(item) == 1:  # a distractor: its people, places and numbers are its own
             text = item[0].format_map(_Slots(base, b))
         else:
@@ -1987,12 +1996,17 @@ def _compose(rng: np.random.Generator, difficulty: int) -> tuple[Article, list[s
                 event.quote_forms if nth == 0 or event.quote_forms is not _WHO_QUOTE_FORMS else _WHO_AGAIN_FORMS
             )
             text = form.replace("{q}", quote).format_map(slots)
+            mentioned |= _fields(form)
         sentences.append(_sentence(text))
 
-    if difficulty > 1 and b.idx(2):
-        summary = " ".join(_sentence(s.format_map(slots)) for s in b.pick(event.summary_pairs))
+    # Only summaries whose every field the article mentions (a lead without {activity} rules out a summary
+    # that names the activity): a reference summary never states what its article does not.
+    pairs = tuple(p for p in event.summary_pairs if all(_fields(s) <= mentioned for s in p))
+    singles = tuple(s for s in event.summaries if _fields(s) <= mentioned)
+    if difficulty > 1 and b.idx(2) and pairs:
+        summary = " ".join(_sentence(s.format_map(slots)) for s in b.pick(pairs))
     else:
-        summary = _sentence(b.pick(event.summaries).format_map(slots))
+        summary = _sentence(b.pick(singles).format_map(slots))
     title = _sentence(b.pick(event.titles).format_map(slots))
     article = Article(title=title, article=" ".join(sentences), summary=summary, facts=facts, difficulty=difficulty)
     return article, b.others
