@@ -1,6 +1,11 @@
+import sys
+
+import gymnasium as gym
 import pytest
 
+import tokengym  # noqa: F401  (registers the environments)
 from tokengym.data import DataFileError, load_records
+from tokengym.data.loaders import load_hub_records
 
 FIELDS = {"article": "article", "summary": "summary"}
 
@@ -51,3 +56,41 @@ def test_non_utf8_names_the_line(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(DataFileError, match="does not exist"):
         load_records(tmp_path / "nope.jsonl", FIELDS)
+
+
+def test_hub_dataset_offline_says_how_to_use_a_local_file(hub_offline):
+    pytest.importorskip("datasets")  # installed by the Makefile; without it, the next test's error applies
+    with pytest.raises(DataFileError, match=r"EdinburghNLP/xsum.*to_json\('xsum_test.jsonl'\).*data_path"):
+        load_hub_records("xsum", "test")
+    with pytest.raises(DataFileError, match=r"abisee/cnn_dailymail.*'3.0.0'.*'highlights'"):
+        gym.make("Summarization-v0", dataset="cnn_dailymail", split="test")
+
+
+def test_hub_dataset_without_the_datasets_package(monkeypatch):
+    monkeypatch.setitem(sys.modules, "datasets", None)
+    with pytest.raises(ImportError, match=r"tokengym\[hub\]"):
+        load_hub_records("samsum", "train")
+
+
+def test_hub_records_are_renamed_and_checked(monkeypatch):
+    datasets = pytest.importorskip("datasets")
+    rows = [{"dialogue": "Ann: hi\nBob: hello", "summary": "They greet."}, {"dialogue": "Ann: bye", "summary": " "}]
+    calls = []
+
+    def fake_load(repo_id, config, split):
+        calls.append((repo_id, config, split))
+        return rows[: int(split.split(":")[1].rstrip("]"))] if ":" in split else rows
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load)
+    assert load_hub_records("samsum", "train", limit=1) == [
+        {"article": "Ann: hi\nBob: hello", "summary": "They greet."}
+    ]
+    assert calls == [("Samsung/samsum", None, "train[:1]")]
+    with pytest.raises(DataFileError, match=r"Samsung/samsum train record 1: field 'summary' is empty"):
+        load_hub_records("samsum", "train")
+    env = gym.make("Summarization-v0", dataset="samsum", dataset_limit=1)
+    assert env.reset(seed=0)[1]["prompt"].startswith("Ann: hi")
+    with pytest.raises(ValueError, match="not both"):
+        gym.make("Summarization-v0", dataset="samsum", data_path="x.jsonl")
+    with pytest.raises(ValueError, match="limit must be a positive int"):
+        load_hub_records("samsum", "train", limit=0)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from tokengym.data.articles import DIFFICULTIES, article_for
-from tokengym.data.loaders import load_records
+from tokengym.data.loaders import load_hub_records, load_records
 from tokengym.envs.core import Sample, TokenEnv, fit_prompt
 
 PROMPT_SUFFIX = "\nTL;DR:"
@@ -25,8 +25,9 @@ class SummarizationEnv(TokenEnv):
 
     ## Description
     An article is drawn from a seeded procedural generator of news stories (who, what, where, when, numbers,
-    plus distractor sentences) or from a local JSONL/CSV file, and laid out as the prompt
-    ``"<article>\\nTL;DR:"``. The agent writes the summary and ends it with the end-of-sequence token.
+    plus distractor sentences), from a local JSONL/CSV file or from a Hugging Face dataset (CNN/DailyMail, XSum,
+    SAMSum), and laid out as the prompt ``"<article>\\nTL;DR:"``. The agent writes the summary and ends it with
+    the end-of-sequence token.
 
     ## Action Space
     ``Discrete(vocab_size)``: the next token id (4,096 for the embedded tokenizer).
@@ -68,10 +69,14 @@ class SummarizationEnv(TokenEnv):
     ``tokenizer``, ``reward``, ``max_prompt_len`` (256), ``max_new_tokens`` (48), ``render_mode`` as in
     :class:`~tokengym.envs.core.TokenEnv`; ``difficulty`` (1, 2 or 3: longer articles, more distractors);
     ``split``; ``data_path`` (JSONL/CSV with ``article`` and ``summary``) and ``fields`` (renames them, e.g.
-    ``{"article": "document", "summary": "highlights"}``).
+    ``{"article": "document", "summary": "highlights"}``); ``dataset`` (a Hugging Face dataset: ``"cnn_dailymail"``,
+    ``"xsum"``, ``"samsum"`` by name, or a hub id with ``fields``; needs ``pip install 'tokengym[hub]'`` and network
+    or the ``datasets`` cache; offline, the error says how to save it as a local JSONL file) and
+    ``dataset_limit`` (read only the first records of the split).
 
     ## Version History
-    - v0: procedural articles at three difficulties, local files, ROUGE-L with a length budget.
+    - v0: procedural articles at three difficulties, local files, Hugging Face datasets, ROUGE-L with a length
+      budget.
     """
 
     default_reward: ClassVar[str] = "rouge_l + 0.5*verbosity(ratio=1.5)"
@@ -83,6 +88,8 @@ class SummarizationEnv(TokenEnv):
         split: str = "train",
         data_path: str | os.PathLike[str] | None = None,
         fields: Mapping[str, str] | None = None,
+        dataset: str | None = None,
+        dataset_limit: int | None = None,
         tokenizer: Any = None,
         reward: Any = None,
         max_prompt_len: int = 256,
@@ -97,9 +104,13 @@ class SummarizationEnv(TokenEnv):
         self.difficulty = difficulty
         self.split = split
         self._records: list[dict[str, Any]] | None = None
+        if data_path is not None and dataset is not None:
+            raise ValueError("pass data_path (a local file) or dataset (a Hugging Face dataset), not both")
         if data_path is not None:
             names = {"article": "article", "summary": "summary", **(fields or {})}
             self._records = load_records(data_path, names)
+        elif dataset is not None:
+            self._records = load_hub_records(dataset, split, fields, dataset_limit)
         self._suffix = self.codec.encode(PROMPT_SUFFIX)
 
     def _sample(self, options: Mapping[str, Any]) -> Sample:
