@@ -26,6 +26,7 @@ from tokengym.agents.checkpoint import (
 )
 from tokengym.agents.train import TrainConfig, train
 from tokengym.cli import ALGORITHM_NAMES, main
+from tokengym.rewards import make_reward
 
 ENV = "TokenSubset-v0"
 BUDGET = ["--steps", "32", "--n-steps", "16", "--batch-size", "16", "--no-progress"]
@@ -357,3 +358,25 @@ def test_a_failed_write_leaves_the_previous_checkpoint_whole(tmp_path, monkeypat
         save_checkpoint(folder, model.state_dict(), None, {**meta, "num_timesteps": 2})
     assert load_checkpoint(folder).num_timesteps == 1
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]
+
+
+def test_eval_on_summarization_reports_every_metric_on_the_held_out_split(micro_lm):
+    code, out, err = run_cli("eval", "Summarization-v0", "--model", micro_lm, "--episodes", "2", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["split"] == "test"  # held out by default
+    expected = {"rouge_1", "rouge_2", "rouge_l", "bleu", "chrf", "semantic_similarity", "faithfulness"}
+    assert expected | {"compression", "fact_coverage"} == set(report["metrics"])
+    # Each completion's metrics are the reward functions' own values on it.
+    sample = report["samples"][0]
+    env = gym.make("Summarization-v0", split="test")
+    env.reset(seed=sample["seed"])
+    columns = {k: [v] for k, v in env.unwrapped.task.columns.items()}
+    for name in ("rouge_l", "faithfulness", "fact_coverage"):
+        assert sample["metrics"][name] == pytest.approx(
+            make_reward(name)([sample["prompt"]], [sample["completion"]], **columns)[0]
+        )
+    code, out, _ = run_cli("eval", "Summarization-v0", "--model", micro_lm, "--episodes", "1", "--split", "train")
+    assert code == 0 and "split train" in out and "fact_coverage" in out and "± " in out
+    code, out, _ = run_cli("eval", "Summarization-v0", "--model", micro_lm, "--episodes", "1", "--metrics", "none")
+    assert code == 0 and "metrics (mean" not in out

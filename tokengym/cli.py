@@ -9,8 +9,9 @@ tokengym episodes [--episodes N] [--seed S]
                            text played through the string-level wrapper, with reward components
 tokengym train ENV --algo ALGO --model M --steps N [--out DIR] [--resume] [--checkpoint-every N] ...
                            train a language-model policy with an SB3 algorithm; safetensors checkpoints
-tokengym eval ENV --model M [--episodes N] [--seed S] [--json] [--deterministic] [--split test]
-                           mean, spread and components of the reward over seeded episodes, with samples
+tokengym eval ENV --model M [--episodes N] [--seed S] [--json] [--deterministic] [--split S] [--metrics SPEC]
+                           mean, spread and components of the reward and the task's metrics over seeded
+                           held-out episodes, with samples
 tokengym sft ENV --model M --out DIR [--steps N]
                            supervised warm start on the task's references; writes a loadable model folder
 tokengym play ENV          play an environment yourself, at the string level (":reset", ":quit")
@@ -19,6 +20,7 @@ tokengym play ENV          play an environment yourself, at the string level (":
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import shutil
 import sys
@@ -206,19 +208,30 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from tokengym.agents.algorithms import ALGORITHMS, has_action_masks, make_env
     from tokengym.agents.evaluate import evaluate_policy_text
     from tokengym.agents.train import load_policy
+    from tokengym.envs.core import TokenEnv
 
     overrides = _json_object(args.env_kwargs, "--env-kwargs")
-    if args.split is not None:
-        overrides["split"] = args.split
-    loaded = load_policy(args.model, args.env, overrides)
     env_id = args.env.removeprefix("tokengym:")
+    split = args.split if args.split is not None else overrides.get("split")
+    if split is None and _takes_split(env_id):
+        split = "test"  # evaluation is on held-out data unless asked otherwise
+    if split is not None:
+        overrides["split"] = split
+    loaded = load_policy(args.model, args.env, overrides)
     env = make_env(env_id, loaded.env_kwargs)
     predictor: Any = loaded.policy
     ckpt = loaded.checkpoint
     if ckpt is not None and ALGORITHMS[ckpt.meta["algorithm"]].masked and has_action_masks(env):
         predictor = _MaskedPredictor(loaded.policy, env)
     seeds = range(args.seed, args.seed + args.episodes)
-    report = evaluate_policy_text(predictor, env, seeds, deterministic=args.deterministic, sample_seed=args.seed)
+    metrics = None if args.metrics == "none" else args.metrics
+    if metrics is not None and not isinstance(env.unwrapped, TokenEnv):
+        if args.metrics != "default":
+            raise SystemExit(f"tokengym eval: --metrics scores completions of token-level envs; {env_id} is not one")
+        metrics = None
+    report = evaluate_policy_text(
+        predictor, env, seeds, deterministic=args.deterministic, sample_seed=args.seed, metrics=metrics
+    )
     env.close()
     source = None if ckpt is None else {"path": str(ckpt.path), "algorithm": ckpt.meta["algorithm"]}
     if ckpt is not None:
@@ -231,7 +244,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             "checkpoint": source,
             "seeds": [seeds.start, seeds.stop - 1],
             "deterministic": args.deterministic,
-            "split": args.split,
+            "split": split,
             **report.as_dict(),
             "returns": report.returns,
         }
@@ -240,11 +253,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     origin = f"checkpoint of {source['algorithm']} at step {source['num_timesteps']}" if source else "no checkpoint"
     print(f"tokengym eval: {env_id}, model {args.model!r} ({origin})")
     mode = "greedy" if args.deterministic else "sampled"
-    split = args.split or "default"
-    print(f"{len(report.returns)} episodes (seeds {seeds.start}-{seeds.stop - 1}, {mode}, split {split})")
+    print(f"{len(report.returns)} episodes (seeds {seeds.start}-{seeds.stop - 1}, {mode}, split {split or 'none'})")
     print(f"mean reward {report.mean:+.3f} ± {report.std:.3f}")
     for name, value in report.components.items():
         print(f"  {name:<22}{value:+.3f}")
+    if report.metrics:
+        print("metrics (mean ± std over the completions)")
+        for name, stats in report.metrics.items():
+            print(f"  {name:<22}{stats['mean']:+.3f} ± {stats['std']:.3f}{report.metric_notes.get(name, '')}")
     for sample in report.samples[: args.samples]:
         print(f"\n  seed {sample['seed']}, return {sample['return']:+.3f}")
         print(textwrap.indent(_tail(sample["prompt"], 400), "    | "))
@@ -252,6 +268,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if sample.get("reference") is not None:
             print(f"    reference:  {_shorten(sample['reference'], 200)!r}")
     return 0
+
+
+def _takes_split(env_id: str) -> bool:
+    """Whether the registered env has a ``split`` argument (then ``eval`` defaults to its ``test`` split)."""
+    import gymnasium as gym
+
+    try:
+        spec = gym.spec(env_id)
+    except gym.error.Error:
+        return False  # make_env gives the specific error
+    creator = spec.entry_point
+    if isinstance(creator, str):
+        creator = gym.envs.registration.load_env_creator(creator)
+    try:
+        return "split" in inspect.signature(creator).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def cmd_sft(args: argparse.Namespace) -> int:
@@ -434,7 +467,16 @@ def _add_eval(sub: Any) -> None:
     ev.add_argument("--seed", type=int, default=0, help="seed of the first episode and of sampling (default 0)")
     ev.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
     ev.add_argument("--deterministic", action="store_true", help="greedy tokens instead of sampling")
-    ev.add_argument("--split", default=None, help="data split, e.g. test (environments with splits)")
+    ev.add_argument(
+        "--split", default=None, help="data split (default: test, for environments with splits; train to compare)"
+    )
+    ev.add_argument(
+        "--metrics",
+        default="default",
+        metavar="SPEC",
+        help="metrics to score every completion with, as a reward spec (default: the env's own list, e.g. ROUGE, "
+        "BLEU, chrF, faithfulness for summarization; none: only the reward)",
+    )
     ev.add_argument("--samples", type=int, default=3, help="sample outputs to print (default 3)")
     ev.add_argument("--env-kwargs", metavar="JSON", help="arguments of gym.make as a JSON object")
     ev.set_defaults(func=cmd_eval)

@@ -19,11 +19,15 @@ import torch
 
 @dataclass
 class EvalReport:
-    """Returns of every episode, their mean and standard deviation, mean components and sample texts."""
+    """Returns of every episode, their mean and standard deviation, mean components, sample texts and, when
+    asked, the mean and standard deviation of extra metrics over the completions."""
 
     returns: list[float]
     components: dict[str, float]
     samples: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    metric_notes: dict[str, str] = field(default_factory=dict)
+    """Per metric, a note on how it was computed where that is not the obvious way (a named fallback)."""
 
     @property
     def mean(self) -> float:
@@ -39,6 +43,8 @@ class EvalReport:
             "std": self.std,
             "episodes": len(self.returns),
             "components": self.components,
+            "metrics": self.metrics,
+            "metric_notes": self.metric_notes,
             "samples": self.samples,
         }
 
@@ -50,6 +56,7 @@ def evaluate_policy_text(
     deterministic: bool = False,
     sample_seed: int = 0,
     env_kwargs: dict[str, Any] | None = None,
+    metrics: Any = None,
 ) -> EvalReport:
     """Run one episode per seed (the seed fixes the prompt) and collect returns, components and texts.
 
@@ -61,18 +68,40 @@ def evaluate_policy_text(
         sample_seed: seeds torch's sampler, so that evaluations are repeatable (the caller's torch random
             state is left as it was).
         env_kwargs: passed to ``gym.make`` when ``env`` is an id.
+        metrics: a reward spec (or reward) whose components score every completion besides the env's reward,
+            on the task's columns (references, sources, facts); ``"default"`` takes the env's
+            ``eval_metrics()``. Token-level tokengym envs only.
     """
     if isinstance(env, str):
         env = gym.make(env, **(env_kwargs or {}))
+    scorer = _metric_scorer(env, metrics)
     with torch.random.fork_rng():
         torch.manual_seed(sample_seed)
-        return _run_episodes(policy, env, seeds, deterministic)
+        return _run_episodes(policy, env, seeds, deterministic, scorer)
 
 
-def _run_episodes(policy: Any, env: gym.Env, seeds: Iterable[int], deterministic: bool) -> EvalReport:
+def _metric_scorer(env: gym.Env, metrics: Any) -> Any:
+    if metrics is None:
+        return None
+    from tokengym.envs.core import TokenEnv
+    from tokengym.rewards import make_reward
+
+    if not isinstance(env.unwrapped, TokenEnv):
+        raise TypeError(f"metrics are scored on the completions of token-level tokengym envs, not {env.unwrapped!r}")
+    if isinstance(metrics, str) and metrics == "default":
+        metrics = env.unwrapped.eval_metrics()
+        if metrics is None:
+            return None
+    return make_reward(metrics)
+
+
+def _run_episodes(
+    policy: Any, env: gym.Env, seeds: Iterable[int], deterministic: bool, scorer: Any = None
+) -> EvalReport:
     returns: list[float] = []
     parts: dict[str, list[float]] = {}
     samples = []
+    metric_values: dict[str, list[float]] = {}
     for seed in seeds:
         obs, info = env.reset(seed=int(seed))
         prompt, total, done = info.get("prompt", ""), 0.0, False
@@ -84,13 +113,25 @@ def _run_episodes(policy: Any, env: gym.Env, seeds: Iterable[int], deterministic
         returns.append(total)
         for name, value in info.get("reward_components", {}).items():
             parts.setdefault(name, []).append(float(value))
-        samples.append(
-            {
-                "seed": int(seed),
-                "prompt": prompt,
-                "completion": info.get("completion", ""),
-                "reference": info.get("references"),
-                "return": total,
-            }
-        )
-    return EvalReport(returns, {k: float(np.mean(v)) for k, v in parts.items()}, samples)
+        sample = {
+            "seed": int(seed),
+            "prompt": prompt,
+            "completion": info.get("completion", ""),
+            "reference": info.get("references"),
+            "return": total,
+        }
+        if scorer is not None:
+            task = env.unwrapped.task
+            columns = {k: [v] for k, v in task.columns.items()}
+            _, values = scorer.score([task.prompt], [sample["completion"]], **columns)
+            sample["metrics"] = {name: v[0] for name, v in values.items()}
+            for name, v in values.items():
+                metric_values.setdefault(name, []).append(v[0])
+        samples.append(sample)
+    metrics = {k: {"mean": float(np.mean(v)), "std": float(np.std(v))} for k, v in metric_values.items()}
+    notes = {}
+    for name, fn in (scorer.components if scorer is not None else {}).items():
+        backend = str(getattr(fn, "backend", ""))
+        if "fallback" in backend:
+            notes[name] = f" [{backend}]"
+    return EvalReport(returns, {k: float(np.mean(v)) for k, v in parts.items()}, samples, metrics, notes)

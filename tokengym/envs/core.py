@@ -167,6 +167,16 @@ class TokenEnv(gym.Env):
         }
         return totals[0], True, info
 
+    def eval_metrics(self) -> str | None:
+        """A reward spec of the metrics worth reporting for this task (``tokengym eval`` scores every completion
+        with each of them, besides the reward); ``None`` when the task names none."""
+        return None
+
+    @property
+    def task(self) -> Sample | None:
+        """The current task instance: prompt, its token ids, and the columns rewards read (``references``...)."""
+        return self._sample_
+
     # --------------------------------------------------------------------------------------- gym interface
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):

@@ -192,6 +192,14 @@ class DialogueEnv(TokenEnv):
             self._examples = corpus_examples(split) if source != "generated" else ()
         self._prompt_cache: dict[int, list[int]] = {}
 
+    def eval_metrics(self) -> str:
+        """Lexical and semantic relevance to the reference reply (ROUGE-1 where no embedding model is installed,
+        named as such), sentiment, politeness, safety, verbosity and repetition."""
+        return (
+            "relevance_lexical + relevance_semantic(fallback='lexical') + sentiment + politeness + safety"
+            " + verbosity(max_words=30) + repetition"
+        )
+
     def _sample(self, options: Mapping[str, Any]) -> Sample:
         index = options.get("index")
         from_corpus = self.source in ("corpus", "file") or (self.source == "mixed" and self.np_random.random() < 0.5)

@@ -113,6 +113,15 @@ class SummarizationEnv(TokenEnv):
             self._records = load_hub_records(dataset, split, fields, dataset_limit)
         self._suffix = self.codec.encode(PROMPT_SUFFIX)
 
+    def eval_metrics(self) -> str:
+        """ROUGE-1/2/L, BLEU, chrF, semantic similarity (ROUGE-1 where no embedding model is installed, named as
+        such), faithfulness and compression; key-fact coverage for generated articles, whose facts are known."""
+        spec = (
+            "rouge_1 + rouge_2 + rouge_l + bleu + chrf + semantic_similarity(fallback='lexical') + faithfulness"
+            " + compression"
+        )
+        return spec if self._records is not None else spec + " + fact_coverage"
+
     def _sample(self, options: Mapping[str, Any]) -> Sample:
         index = options.get("index")
         n = len(self._records) if self._records is not None else MAX_INDEX
