@@ -371,7 +371,7 @@ def test_eval_on_summarization_reports_every_metric_on_the_held_out_split(micro_
     sample = report["samples"][0]
     env = gym.make("Summarization-v0", split="test")
     env.reset(seed=sample["seed"])
-    columns = {k: [v] for k, v in env.unwrapped.task.columns.items()}
+    columns = {k: [v] for k, v in env.unwrapped.current_sample.columns.items()}
     for name in ("rouge_l", "faithfulness", "fact_coverage"):
         assert sample["metrics"][name] == pytest.approx(
             make_reward(name)([sample["prompt"]], [sample["completion"]], **columns)[0]

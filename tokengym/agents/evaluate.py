@@ -121,7 +121,7 @@ def _run_episodes(
             "return": total,
         }
         if scorer is not None:
-            task = env.unwrapped.task
+            task = env.unwrapped.current_sample
             columns = {k: [v] for k, v in task.columns.items()}
             _, values = scorer.score([task.prompt], [sample["completion"]], **columns)
             sample["metrics"] = {name: v[0] for name, v in values.items()}

@@ -172,11 +172,6 @@ class TokenEnv(gym.Env):
         with each of them, besides the reward); ``None`` when the task names none."""
         return None
 
-    @property
-    def task(self) -> Sample | None:
-        """The current task instance: prompt, its token ids, and the columns rewards read (``references``...)."""
-        return self._sample_
-
     # --------------------------------------------------------------------------------------- gym interface
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
