@@ -205,6 +205,7 @@ def test_damaged_or_foreign_checkpoints_get_specific_errors(trained_run, micro_l
         (["train", "TextNav-v0", "--algo", "dqn"], "action_masks(), which DQN ignores"),
         (["train", ENV, "--algo", "maskable_ppo"], "has no action_masks(), which maskable_ppo needs"),
         (["train", ENV, "--target-kl", "0.1"], "pass a starting kl_coef > 0"),
+        (["train", ENV, "--algo", "dqn", "--group-size", "2"], "on-policy algorithms, not dqn"),
         (["train", ENV, "--reward", "rouge_l"], "TokenSubset-v0 takes no argument 'reward'"),
         (["train", ENV, "--env-kwargs", "[1]"], "--env-kwargs must be a JSON object"),
         (["eval", "TextNavCmd-v0"], "MultiInputPolicy"),
@@ -380,3 +381,21 @@ def test_eval_on_summarization_reports_every_metric_on_the_held_out_split(micro_
     assert code == 0 and "split train" in out and "fact_coverage" in out and "± " in out
     code, out, _ = run_cli("eval", "Summarization-v0", "--model", micro_lm, "--episodes", "1", "--metrics", "none")
     assert code == 0 and "metrics (mean" not in out
+
+
+def test_train_with_group_baselines(tmp_path, micro_lm):
+    cfg = TrainConfig(
+        env_id=ENV,
+        model_name=micro_lm,
+        total_timesteps=64,
+        n_steps=32,
+        batch_size=32,
+        group_size=4,
+        out_dir=str(tmp_path),
+        progress_bar=False,
+        tensorboard=False,
+    )
+    result = train(cfg, log=lambda *a: None)
+    buffer = result.model.rollout_buffer
+    assert buffer.baseline == "group" and buffer.grouped_fraction > 0.5
+    assert result.num_timesteps == 64

@@ -168,6 +168,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         n_epochs=args.n_epochs,
         learning_rate=args.lr,
+        group_size=args.group_size,
         kl_coef=args.kl_coef,
         target_kl=args.target_kl,
         nlpo_top_p=args.nlpo_top_p,
@@ -439,6 +440,12 @@ def _add_train(sub: Any) -> None:
     train.add_argument("--model", default="tiny", help="starting model: tiny, a Hugging Face id or a folder")
     train.add_argument("--steps", type=int, default=4096, help="total token steps (default 4096)")
     train.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    train.add_argument(
+        "--group-size",
+        type=int,
+        default=1,
+        help="serve each prompt N times in a row and judge replies against their siblings (group baseline; 1: critic)",
+    )
     train.add_argument("--kl-coef", type=float, default=0.0, help="per-token KL penalty to the starting model (0: off)")
     train.add_argument("--target-kl", type=float, default=None, help="adapt the KL coefficient toward this KL")
     train.add_argument("--n-envs", type=int, default=1, help="parallel environments; >1 runs subprocesses")

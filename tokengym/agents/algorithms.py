@@ -117,6 +117,7 @@ def _on_policy_kwargs(cfg: TrainConfig, tensorboard_log: str | None) -> dict[str
         "gae_lambda": cfg.gae_lambda,
         "seed": cfg.seed,
         "policy_kwargs": policy_kwargs_for(cfg),
+        "rollout_buffer_kwargs": {"baseline": "group" if cfg.group_size > 1 else "critic"},
         "tensorboard_log": tensorboard_log,
         "verbose": 0,
     }
@@ -286,6 +287,13 @@ def check_env_for_algorithm(cfg: TrainConfig, env: gym.Env) -> None:
     """Refuse, with what to do instead, an environment whose spaces the algorithm cannot take."""
     if is_command_level(env):
         raise command_level_error(cfg.env_id)
+    from tokengym.envs.core import TokenEnv
+
+    if cfg.group_size > 1 and not isinstance(env.unwrapped, TokenEnv):
+        raise ValueError(
+            f"group_size={cfg.group_size} repeats prompts of token-level tokengym tasks; {cfg.env_id} is not one "
+            "(use --group-size 1)"
+        )
     if cfg.algo == "dqn" and has_action_masks(env):
         raise ValueError(
             f"{cfg.env_id} restricts actions with action_masks(), which DQN ignores: its TD target maximises over "
@@ -304,10 +312,15 @@ def make_vec_envs(cfg: TrainConfig, seed: int) -> Any:
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
+    from tokengym.envs.wrappers import RepeatTask
+
+    grouped = cfg.group_size > 1
     return make_vec_env(
         MODULE_PREFIX + cfg.env_id,
         n_envs=cfg.n_envs,
         seed=seed,
         env_kwargs=env_kwargs_for_model(cfg.model_name, cfg.stored_env_kwargs),
         vec_env_cls=SubprocVecEnv if cfg.n_envs > 1 else DummyVecEnv,
+        wrapper_class=RepeatTask if grouped else None,
+        wrapper_kwargs={"times": cfg.group_size} if grouped else None,
     )

@@ -88,6 +88,10 @@ class TrainConfig:
     """GAE lambda (on-policy algorithms)."""
     ent_coef: float = 0.0
     """Entropy bonus (PPO, A2C, MaskablePPO)."""
+    group_size: int = 1
+    """On-policy algorithms: serve each prompt this many times in a row and judge each reply against its siblings
+    (the group baseline of RLOO/GRPO: :class:`~tokengym.envs.wrappers.RepeatTask` and ``baseline="group"``);
+    1 keeps SB3's critic baseline. Token-level tokengym tasks only."""
     kl_coef: float = 0.0
     """Per-token KL penalty against the starting model (0: off; on-policy algorithms only)."""
     target_kl: float | None = None
@@ -124,7 +128,16 @@ class TrainConfig:
             raise ValueError(f"unknown algorithm {self.algo!r}{_suggest(self.algo, list(ALGORITHMS))}")
         if self.env_id not in registered_ids():
             raise ValueError(f"unknown environment {self.env_id!r}{_suggest(self.env_id, registered_ids())}")
-        positive = ("total_timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "buffer_size", "kl_horizon")
+        positive = (
+            "total_timesteps",
+            "n_envs",
+            "n_steps",
+            "batch_size",
+            "n_epochs",
+            "buffer_size",
+            "kl_horizon",
+            "group_size",
+        )
         for name in (*positive, "nlpo_update_every"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -148,6 +161,8 @@ class TrainConfig:
             )
         if algo.minibatches and rollout % self.batch_size:
             raise ValueError(f"batch_size={self.batch_size} must divide n_envs*n_steps={rollout} for {self.algo}")
+        if self.group_size > 1 and not algo.on_policy:
+            raise ValueError(f"group baselines (group_size > 1) work with on-policy algorithms, not {self.algo}")
         if not self.kl_coef >= 0:
             raise ValueError(f"kl_coef must be >= 0, not {self.kl_coef!r}")
         if self.kl_coef > 0 and not algo.on_policy:
