@@ -11,11 +11,13 @@ def test_demo_trains_evaluates_and_plots(tmp_path):
         total_timesteps=256, n_envs=4, n_steps=64, batch_size=64, n_epochs=1, eval_episodes=3, out_dir=str(tmp_path)
     )
     result = run_demo(cfg, progress_bar=False, log=lambda *_: None)
-    assert len(result["before"].returns) == len(result["after"].returns) == 3
+    assert len(result["before"].returns) == len(result["after"].returns) == 3 * cfg.eval_samples
     assert (tmp_path / "learning_curve.png").stat().st_size > 10_000
     assert (tmp_path / "ppo_dialogue.zip").is_file()
     text = format_report(result)
     assert "zero-shot" in text and "trained" in text and "mean reward" in text
+    assert "politeness" in text and "KL penalty 0.05" in text
+    assert result["after"].components.keys() == {"relevance_lexical", "verbosity", "repetition", "brevity", "politeness"}
 
 
 def test_demo_config_checks_its_budget():
@@ -23,3 +25,5 @@ def test_demo_config_checks_its_budget():
         DemoConfig(total_timesteps=10)
     with pytest.raises(ValueError, match="must divide"):
         DemoConfig(batch_size=100)
+    with pytest.raises(ValueError, match="group_size must be a positive integer"):
+        DemoConfig(group_size=0)

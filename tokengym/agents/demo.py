@@ -17,6 +17,7 @@ import torch
 from tokengym.agents.buffers import EpisodeDictRolloutBuffer
 from tokengym.agents.evaluate import EvalReport, evaluate_policy_text
 from tokengym.agents.kl import KLPenaltyCallback
+from tokengym.envs.wrappers import RepeatTask
 
 
 @dataclass
@@ -27,19 +28,30 @@ class DemoConfig:
     """Environment to train on (its train split); evaluation uses its test split."""
     env_kwargs: dict[str, Any] = field(default_factory=lambda: {"max_prompt_len": 64, "max_new_tokens": 32})
     """Arguments of ``gym.make`` for training and evaluation."""
+    reward: str = (
+        "relevance_lexical + 0.2*verbosity(max_words=30) + 0.2*repetition + 0.2*brevity(min_words=2) + politeness"
+    )
+    """What the assistant is trained for: the task's default (ROUGE-1 to the reference reply, with penalties
+    for rambling, repeating and one-word replies) plus politeness. The embedded model already imitates the
+    reference replies, so relevance alone leaves a short run little to learn that carries over to unseen
+    prompts (measured: trained minus zero-shot within about ±0.03, the evaluation's own noise); politeness is
+    a preference the model does not yet follow, as in RLHF, and the KL penalty keeps the replies on topic."""
     model_name: str = "tiny"
     """Starting model."""
     total_timesteps: int = 16384
     """Token steps of PPO (one to two minutes on two CPU cores)."""
     n_envs: int = 8
     """Parallel environments (SB3 DummyVecEnv)."""
-    n_steps: int = 128
-    """Rollout length per environment between updates (8 x 128 tokens: about 50 replies per update)."""
+    n_steps: int = 256
+    """Rollout length per environment between updates (8 x 256 tokens: about 100 replies per update)."""
+    group_size: int = 4
+    """Replies per prompt in a row: each is judged against its siblings (group baseline, as RLOO and GRPO), which
+    removes how hard the prompt is from the advantage; 1 uses the critic alone."""
     batch_size: int = 512
     """PPO minibatch size: large, because reward noise, not compute, limits what a short run learns."""
     n_epochs: int = 2
     """PPO epochs per rollout."""
-    learning_rate: float = 2e-5
+    learning_rate: float = 3e-5
     """Adam learning rate (fine-tuning scale: at 1e-4 the reply's relevance falls within a minute)."""
     value_lr_scale: float = 10.0
     """The critic learns at this multiple of the learning rate (it starts from scratch; the LM does not)."""
@@ -47,10 +59,14 @@ class DemoConfig:
     """The policy's sampling temperature, in training and in both evaluations: at 1.0 the tail tokens of a
     4,096-token vocabulary make noisy gradients that erode the pretrained replies faster than a short run
     improves them."""
-    kl_coef: float = 0.0
-    """Per-token KL penalty against the starting model (0: off). Longer runs want it (0.05)."""
+    kl_coef: float = 0.05
+    """Per-token KL penalty against the starting model (0: off): without it, politeness rises faster and relevance
+    falls (measured over 16k steps: relevance -0.035 without, -0.018 with)."""
     eval_episodes: int = 96
     """Held-out prompts (test split, seeds 0..N-1) scored before and after training."""
+    eval_samples: int = 2
+    """Sampled replies per held-out prompt (each pass with its own sampling seed): two halve the evaluation's
+    noise against one."""
     seed: int = 0
     """Seeds environments, PPO and sampling."""
     out_dir: str = "runs/demo"
@@ -62,12 +78,37 @@ class DemoConfig:
                 f"total_timesteps={self.total_timesteps} is less than one rollout (n_envs*n_steps="
                 f"{self.n_envs * self.n_steps}); raise it or shorten the rollout"
             )
+        for name in ("group_size", "eval_episodes", "eval_samples"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
         if (self.n_envs * self.n_steps) % self.batch_size:
             raise ValueError(f"batch_size={self.batch_size} must divide n_envs*n_steps={self.n_envs * self.n_steps}")
 
 
+def _train_env_kwargs(cfg: DemoConfig) -> dict[str, Any]:
+    return {**cfg.env_kwargs, "reward": cfg.reward}
+
+
 def _eval_env_kwargs(cfg: DemoConfig) -> dict[str, Any]:
-    return {**cfg.env_kwargs, "split": "test"}
+    return {**_train_env_kwargs(cfg), "split": "test"}
+
+
+def evaluate_held_out(policy: Any, cfg: DemoConfig) -> EvalReport:
+    """The demo's held-out score: ``eval_samples`` sampled replies to each of ``eval_episodes`` test prompts."""
+    reports = [
+        evaluate_policy_text(
+            policy,
+            cfg.env_id,
+            range(cfg.eval_episodes),
+            sample_seed=cfg.seed * 1000 + i,
+            env_kwargs=_eval_env_kwargs(cfg),
+        )
+        for i in range(cfg.eval_samples)
+    ]
+    returns = [r for report in reports for r in report.returns]
+    components = {k: float(np.mean([r.components[k] for r in reports])) for k in reports[0].components}
+    return EvalReport(returns, components, reports[0].samples)
 
 
 def plot_learning_curve(
@@ -106,7 +147,15 @@ def run_demo(cfg: DemoConfig, progress_bar: bool = True, log=print) -> dict[str,
 
     start = time.perf_counter()
     torch.manual_seed(cfg.seed)
-    venv = make_vec_env(cfg.env_id, n_envs=cfg.n_envs, seed=cfg.seed, env_kwargs=cfg.env_kwargs)
+    grouped = cfg.group_size > 1
+    venv = make_vec_env(
+        cfg.env_id,
+        n_envs=cfg.n_envs,
+        seed=cfg.seed,
+        env_kwargs=_train_env_kwargs(cfg),
+        wrapper_class=RepeatTask if grouped else None,
+        wrapper_kwargs={"times": cfg.group_size} if grouped else None,
+    )
     model = PPO(
         LMActorCriticPolicy,
         venv,
@@ -119,6 +168,7 @@ def run_demo(cfg: DemoConfig, progress_bar: bool = True, log=print) -> dict[str,
         ent_coef=0.0,
         seed=cfg.seed,
         rollout_buffer_class=EpisodeDictRolloutBuffer,
+        rollout_buffer_kwargs={"baseline": "group" if grouped else "critic"},
         policy_kwargs={
             "model_name": cfg.model_name,
             "value_lr_scale": cfg.value_lr_scale,
@@ -126,11 +176,11 @@ def run_demo(cfg: DemoConfig, progress_bar: bool = True, log=print) -> dict[str,
         },
         verbose=0,
     )
-    seeds = range(cfg.eval_episodes)
-    log(f"Evaluating the zero-shot model on {cfg.eval_episodes} held-out prompts of {cfg.env_id}...")
-    before = evaluate_policy_text(
-        model.policy, cfg.env_id, seeds, sample_seed=cfg.seed, env_kwargs=_eval_env_kwargs(cfg)
+    log(
+        f"Evaluating the zero-shot model on {cfg.eval_episodes} held-out prompts of {cfg.env_id} "
+        f"({cfg.eval_samples} sampled replies each)..."
     )
+    before = evaluate_held_out(model.policy, cfg)
 
     curve: tuple[list[int], list[float]] = ([], [])
 
@@ -147,9 +197,7 @@ def run_demo(cfg: DemoConfig, progress_bar: bool = True, log=print) -> dict[str,
     callbacks = [Curve()] + ([KLPenaltyCallback(kl_coef=cfg.kl_coef)] if cfg.kl_coef > 0 else [])
     model.learn(cfg.total_timesteps, callback=callbacks, progress_bar=progress_bar)
     train_minutes = (time.perf_counter() - train_start) / 60
-    after = evaluate_policy_text(
-        model.policy, cfg.env_id, seeds, sample_seed=cfg.seed, env_kwargs=_eval_env_kwargs(cfg)
-    )
+    after = evaluate_held_out(model.policy, cfg)
 
     out = Path(cfg.out_dir)
     png = out / "learning_curve.png"
@@ -165,6 +213,8 @@ def run_demo(cfg: DemoConfig, progress_bar: bool = True, log=print) -> dict[str,
         "png": str(png),
         "episodes": len(curve[1]),
         "model": str(out / "ppo_dialogue.zip"),
+        "reward": cfg.reward,
+        "kl_coef": cfg.kl_coef,
     }
 
 
@@ -172,6 +222,10 @@ def format_report(result: dict[str, Any], samples: int = 3) -> str:
     before: EvalReport = result["before"]
     after: EvalReport = result["after"]
     lines = [
+        "",
+        f"Reward: {result.get('reward', 'the task default')}"
+        + (f"; KL penalty {result['kl_coef']:g} per token to the starting model" if result.get("kl_coef") else ""),
+        f"Held-out: {len(before.returns)} sampled replies to test-split prompts, before and after training.",
         "",
         f"{'':<22}{'zero-shot':>12}{'trained':>12}",
         f"{'mean reward':<22}{before.mean:>12.3f}{after.mean:>12.3f}",
