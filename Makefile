@@ -20,11 +20,11 @@ install: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --retries 1 "$(TORCH_REQ)" $(TORCH_INDEX)
-	$(PY) -m pip install -e ".[test,semantic]"
+	$(PY) -m pip install -e ".[test,semantic,hub]"
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/tokengym episodes
+	$(VENV)/bin/tokengym demo
 
 test: $(STAMP)
 	$(PY) -m ruff check tokengym tests benchmarks
