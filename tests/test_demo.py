@@ -17,7 +17,13 @@ def test_demo_trains_evaluates_and_plots(tmp_path):
     text = format_report(result)
     assert "zero-shot" in text and "trained" in text and "mean reward" in text
     assert "politeness" in text and "KL penalty 0.05" in text
-    assert result["after"].components.keys() == {"relevance_lexical", "verbosity", "repetition", "brevity", "politeness"}
+    assert result["after"].components.keys() == {
+        "relevance_lexical",
+        "verbosity",
+        "repetition",
+        "brevity",
+        "politeness",
+    }
 
 
 def test_demo_config_checks_its_budget():
