@@ -24,8 +24,14 @@ from tokengym.agents.lm import disable_dropout, load_lm, model_names
 from tokengym.agents.maskable import MaskableLMActorCriticPolicy, NLPOMaskCallback
 from tokengym.agents.policy import LMActorCriticPolicy, check_token_spaces, top_k_top_p_filter
 from tokengym.agents.sft import SFTConfig, supervised_finetune
+from tokengym.agents.textgame import BOWDQNPolicy, CommandActorCriticPolicy, CommandDQN, CommandDQNPolicy
+from tokengym.agents.textgame_eval import RandomCommandAgent, evaluate_win_rate
 
 __all__ = [
+    "BOWDQNPolicy",
+    "CommandActorCriticPolicy",
+    "CommandDQN",
+    "CommandDQNPolicy",
     "EpisodeDictRolloutBuffer",
     "EpisodeMaskableDictRolloutBuffer",
     "EvalReport",
@@ -38,12 +44,14 @@ __all__ = [
     "MaskableLMActorCriticPolicy",
     "NLPOMaskCallback",
     "PackedMaskableDictRolloutBuffer",
+    "RandomCommandAgent",
     "SFTConfig",
     "TextDQN",
     "check_replay_memory",
     "check_token_spaces",
     "disable_dropout",
     "evaluate_policy_text",
+    "evaluate_win_rate",
     "load_lm",
     "model_names",
     "supervised_finetune",

@@ -1,0 +1,262 @@
+"""The random agent, win-rate evaluation on unseen games, seed pools and presets for the command-level agents
+of :mod:`tokengym.agents.textgame`.
+
+The pure-Python games have no split of their own: a seed fixes a game. :class:`SeedPool` makes training play
+games seeded from :data:`TRAIN_SEEDS`, and :func:`held_out_seeds` takes evaluation games from :data:`TEST_SEEDS`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from sb3_contrib import MaskablePPO
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from tokengym.agents.textgame import (
+    BOWDQNPolicy,
+    CommandActorCriticPolicy,
+    CommandDQN,
+    CommandDQNPolicy,
+    check_command_spaces,
+    command_slot_mask,
+)
+
+TRAIN_SEEDS = range(0, 1_000_000)
+"""Game seeds that training draws from (see :class:`SeedPool`)."""
+TEST_SEEDS = range(1_000_000, 2_000_000)
+"""Game seeds held out for evaluation: unseen games (the games have no split of their own; a seed fixes a game)."""
+
+
+# -------------------------------------------------------------------------------------- random, evaluation
+
+
+class RandomCommandAgent:
+    """Plays a slot drawn uniformly among the offered ones (and among ``action_masks``, when given).
+
+    Args:
+        seed: seeds its generator; same seed, same actions.
+
+    ``predict`` has SB3's signature; ``deterministic`` is ignored (the agent is random by definition).
+
+    Example:
+        >>> import gymnasium as gym, tokengym
+        >>> agent = RandomCommandAgent(seed=0)
+        >>> env = gym.make("TextNavCmd-v0")
+        >>> obs, _ = env.reset(seed=0)
+        >>> int(agent.predict(obs)[0])
+        0
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def predict(
+        self,
+        observation: Mapping[str, np.ndarray],
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = False,
+        action_masks: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, Any]:
+        """A random offered slot per observation (a scalar array for one, ``(B,)`` for a batch)."""
+        valid = command_slot_mask(observation)
+        if action_masks is not None:
+            valid = valid & np.asarray(action_masks, dtype=bool).reshape(valid.shape)
+        rows = np.atleast_2d(valid)
+        actions = np.zeros(len(rows), dtype=np.int64)
+        for i, row in enumerate(rows):
+            slots = np.flatnonzero(row)
+            if not len(slots):
+                raise ValueError(f"row {i}: action_masks leave none of the offered slots playable")
+            actions[i] = slots[self.rng.integers(len(slots))]
+        return (actions[0] if valid.ndim == 1 else actions), state
+
+
+@dataclass
+class WinRateReport:
+    """Per episode: whether it was won, its return and its turns; with their summaries."""
+
+    wins: list[bool]
+    returns: list[float]
+    turns: list[int]
+
+    @property
+    def win_rate(self) -> float:
+        return float(np.mean(self.wins))
+
+    @property
+    def mean_return(self) -> float:
+        return float(np.mean(self.returns))
+
+    @property
+    def mean_turns(self) -> float:
+        return float(np.mean(self.turns))
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "episodes": len(self.wins),
+            "win_rate": self.win_rate,
+            "mean_return": self.mean_return,
+            "mean_turns": self.mean_turns,
+        }
+
+
+def held_out_seeds(n: int) -> range:
+    """The first ``n`` held-out game seeds (:data:`TEST_SEEDS`): the same unseen games for every agent."""
+    if n < 1 or n > len(TEST_SEEDS):
+        raise ValueError(f"n must be in 1..{len(TEST_SEEDS)}, not {n}")
+    return TEST_SEEDS[:n]
+
+
+def evaluate_win_rate(
+    agent: Any,
+    env: str | gym.Env,
+    seeds: Iterable[int],
+    deterministic: bool = True,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> WinRateReport:
+    """Play one episode per seed and report wins (``info["won"]``), returns and turns.
+
+    Args:
+        agent: anything with SB3's ``predict``: :class:`RandomCommandAgent`, a :class:`CommandDQN`, a
+            ``MaskablePPO`` model or a policy. The env's ``action_masks()`` are passed when ``predict`` takes them.
+        env: a command-level env id or instance.
+        seeds: reset seeds, one game each (:func:`held_out_seeds` for unseen games).
+        deterministic: greedy actions (default) or the agent's sampling.
+        env_kwargs: ``gym.make`` arguments when ``env`` is an id.
+    """
+    if isinstance(env, str):
+        env = gym.make(env, **dict(env_kwargs or {}))
+    check_command_spaces(env.observation_space, env.action_space)
+    takes_masks = "action_masks" in inspect.signature(agent.predict).parameters
+    wins, returns, turns = [], [], []
+    for seed in seeds:
+        obs, _ = env.reset(seed=int(seed))
+        total, steps, done, info = 0.0, 0, False, {}
+        while not done:
+            if takes_masks:
+                masks = env.get_wrapper_attr("action_masks")() if _has_masks(env) else command_slot_mask(obs)
+                action, _ = agent.predict(obs, deterministic=deterministic, action_masks=masks)
+            else:
+                action, _ = agent.predict(obs, deterministic=deterministic)
+            obs, reward, terminated, truncated, info = env.step(int(action))
+            total, steps, done = total + float(reward), steps + 1, terminated or truncated
+        if "won" not in info:
+            raise ValueError(f"evaluate_win_rate needs info['won'] from the env's steps; {env.spec or env} gives none")
+        wins.append(bool(info["won"]))
+        returns.append(total)
+        turns.append(steps)
+    return WinRateReport(wins, returns, turns)
+
+
+def _has_masks(env: gym.Env) -> bool:
+    try:
+        env.get_wrapper_attr("action_masks")
+    except AttributeError:
+        return False
+    return True
+
+
+class SeedPool(gym.Wrapper):
+    """Every reset starts the game of a seed drawn from ``seeds``: train on one range, test on another.
+
+    The games have no split of their own (a seed fixes a game), so training envs draw from :data:`TRAIN_SEEDS`
+    and evaluation uses :data:`TEST_SEEDS` (:func:`held_out_seeds`). ``reset(seed=s)`` reseeds the draw.
+
+    Args:
+        env: the environment.
+        seeds: the game seeds to draw from.
+    """
+
+    def __init__(self, env: gym.Env, seeds: range = TRAIN_SEEDS) -> None:
+        super().__init__(env)
+        if len(seeds) == 0:
+            raise ValueError("seeds is empty")
+        self.seeds = seeds
+        self._draw = np.random.default_rng()
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        if seed is not None:
+            self._draw = np.random.default_rng(seed)
+        game_seed = self.seeds[int(self._draw.integers(len(self.seeds)))]
+        return self.env.reset(seed=int(game_seed), options=options)
+
+
+# ------------------------------------------------------------------------------------------------ presets
+
+AGENT_KINDS = ("lstm_dqn", "bow_dqn", "ppo")
+
+_DQN_PRESET: dict[str, Any] = {
+    "learning_rate": 1e-3,
+    "buffer_size": 20_000,
+    "learning_starts": 200,
+    "batch_size": 32,
+    "gamma": 0.9,
+    "train_freq": 1,
+    "gradient_steps": 1,
+    "target_update_interval": 250,
+    "exploration_fraction": 0.4,
+    "exploration_final_eps": 0.05,
+}
+_PPO_PRESET: dict[str, Any] = {
+    "learning_rate": 3e-3,
+    "n_steps": 128,
+    "batch_size": 64,
+    "n_epochs": 4,
+    "gamma": 0.9,
+    "ent_coef": 0.01,
+}
+_ENCODER = {"embedding_dim": 32, "hidden_dim": 64}
+
+
+def make_train_env(
+    env_id: str, env_kwargs: Mapping[str, Any] | None = None, seed: int | None = None, n_envs: int = 4
+) -> DummyVecEnv:
+    """``n_envs`` copies of ``env_id`` in a ``DummyVecEnv``, each drawing its games from :data:`TRAIN_SEEDS`."""
+    venv = DummyVecEnv(
+        [lambda: SeedPool(gym.make(env_id, **dict(env_kwargs or {})), TRAIN_SEEDS) for _ in range(n_envs)]
+    )
+    check_command_spaces(venv.observation_space, venv.action_space)
+    if seed is not None:
+        venv.seed(seed)
+    return venv
+
+
+def make_agent(
+    kind: str,
+    env: gym.Env | DummyVecEnv | str,
+    seed: int | None = None,
+    hyperparameters: Mapping[str, Any] | None = None,
+    device: str = "cpu",
+    verbose: int = 0,
+) -> CommandDQN | MaskablePPO:
+    """An untrained agent with the presets used by the tests and ``benchmarks/textgame_winrate.py``.
+
+    Args:
+        kind: ``"lstm_dqn"`` (:class:`CommandDQN` + :class:`CommandDQNPolicy`), ``"bow_dqn"``
+            (:class:`BOWDQNPolicy`) or ``"ppo"`` (``MaskablePPO`` + :class:`CommandActorCriticPolicy`).
+        env: the training env (see :func:`make_train_env`) or an id.
+        seed: the algorithm's seed.
+        hyperparameters: overrides of the preset's algorithm arguments (``policy_kwargs`` included).
+        device: torch device; these models are small and fastest on a CPU.
+        verbose: SB3 verbosity.
+
+    Presets: embedding 32, LSTM 64, scorer MLP [64]; DQN lr 1e-3, buffer 20k, warm-up 200, batch 32,
+    gamma 0.9, one update per vectorised step (every 4 env steps with :func:`make_train_env`'s 4 envs), target
+    sync every 250 steps, epsilon 1 -> 0.05 over 40% of training; PPO lr 3e-3, 128 steps per env per rollout,
+    batch 64, 4 epochs, gamma 0.9, entropy 0.01.
+    """
+    if kind not in AGENT_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(AGENT_KINDS)}, not {kind!r}")
+    preset = dict(_PPO_PRESET if kind == "ppo" else _DQN_PRESET)
+    preset["policy_kwargs"] = {"features_extractor_kwargs": dict(_ENCODER)}
+    preset.update(hyperparameters or {})
+    args = {"seed": seed, "device": device, "verbose": verbose, **preset}
+    if kind == "ppo":
+        return MaskablePPO(CommandActorCriticPolicy, env, **args)
+    return CommandDQN(CommandDQNPolicy if kind == "lstm_dqn" else BOWDQNPolicy, env, **args)
