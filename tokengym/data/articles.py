@@ -1927,8 +1927,12 @@ def _fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
-def _compose(rng: np.random.Generator, difficulty: int) -> tuple[Article, list[str]]:
-    """The article, and every name, place and number it mentions that is not a fact (for the tests)."""
+def _compose(rng: np.random.Generator, difficulty: int, v0_summaries: bool = False) -> tuple[Article, list[str]]:
+    """The article, and every name, place and number it mentions that is not a fact (for the tests).
+
+    ``v0_summaries`` picks the summary as version 0.1.0 did, from every template, even one naming a field the
+    article never states: only to reproduce the corpus that the shipped tokenizer and "tiny" were trained on.
+    """
     b = _Builder(rng)
     event = _EVENTS[b.idx(len(_EVENTS))]
     extras = dict(b.pick(event.extras))
@@ -2001,8 +2005,8 @@ def _compose(rng: np.random.Generator, difficulty: int) -> tuple[Article, list[s
 
     # Only summaries whose every field the article mentions (a lead without {activity} rules out a summary
     # that names the activity): a reference summary never states what its article does not.
-    pairs = tuple(p for p in event.summary_pairs if all(_fields(s) <= mentioned for s in p))
-    singles = tuple(s for s in event.summaries if _fields(s) <= mentioned)
+    pairs = tuple(p for p in event.summary_pairs if v0_summaries or all(_fields(s) <= mentioned for s in p))
+    singles = tuple(s for s in event.summaries if v0_summaries or _fields(s) <= mentioned)
     if difficulty > 1 and b.idx(2) and pairs:
         summary = " ".join(_sentence(s.format_map(slots)) for s in b.pick(pairs))
     else:
@@ -2073,3 +2077,13 @@ def article_for(index: int, split: str = "train", difficulty: int = 1) -> Articl
         raise ValueError(f"difficulty must be one of {DIFFICULTIES}, not {difficulty!r}")
     difficulty = int(difficulty)
     return _compose(np.random.default_rng([index, SPLIT_CODES[split], difficulty]), difficulty)[0]
+
+
+def corpus_article_v0(index: int, split: str, difficulty: int) -> Article:
+    """:func:`article_for` as version 0.1.0 generated it, for the pretraining corpus of the shipped tokenizer and
+    model (:mod:`tokengym.data.text_corpus`), so that their build scripts reproduce them byte for byte.
+
+    It differs only where 0.1.0 was wrong: a fundraiser's summary could name an activity that its article does
+    not state. Tasks and evaluation use :func:`article_for`.
+    """
+    return _compose(np.random.default_rng([index, SPLIT_CODES[split], difficulty]), difficulty, v0_summaries=True)[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tokengym.data.articles import DIFFICULTIES, article_for
+from tokengym.data.articles import DIFFICULTIES, corpus_article_v0
 from tokengym.data.corpus import chatterbot_conversations
 from tokengym.data.dialogues import conversation_for
 from tokengym.tokenizer import EOS_TOKEN
@@ -39,7 +39,8 @@ def training_documents(
     """
     for index in range(articles):
         for difficulty in DIFFICULTIES:
-            a = article_for(index, "train", difficulty)
+            # As version 0.1.0 generated them: the corpus the shipped tokenizer and "tiny" were trained on.
+            a = corpus_article_v0(index, "train", difficulty)
             yield f"{a.article}\nTL;DR: {a.summary}{EOS_TOKEN}"
     for index in range(dialogues):
         yield from _dialogue_documents(conversation_for(index, "train").turns)
