@@ -20,7 +20,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --retries 1 "$(TORCH_REQ)" $(TORCH_INDEX)
-	$(PY) -m pip install -e ".[test,semantic,hub]"
+	$(PY) -m pip install -e ".[test,semantic,hub,textworld]"
 	touch $(STAMP)
 
 demo: $(STAMP)

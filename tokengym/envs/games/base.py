@@ -100,7 +100,7 @@ class GameDoc(NamedTuple):
     rewards: str
     starting_state: str
     episode_end: str
-    levels: Mapping[int, str]
+    levels: Mapping[int | str, str]
     options: str
 
 
@@ -119,7 +119,7 @@ class TextGame:
     """
 
     name: ClassVar[str] = "game"
-    LEVELS: ClassVar[tuple[int, ...]] = (1, 2, 3)
+    LEVELS: ClassVar[Sequence[int]] = (1, 2, 3)
     DEFAULT_MAX_TURNS: ClassVar[int] = 20
     COMPONENTS: ClassVar[tuple[str, ...]] = ("invalid",)
     OPTIONS: ClassVar[tuple[str, ...]] = ("invalid_penalty",)
@@ -127,7 +127,7 @@ class TextGame:
 
     def __init__(self, level: int = 1, max_turns: int | None = None, invalid_penalty: float = 0.05) -> None:
         if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or int(level) not in self.LEVELS:
-            raise ValueError(f"{self.name} level must be one of {self.LEVELS}, not {level!r}")
+            raise ValueError(f"{self.name} level must be {levels_text(self.LEVELS)}, not {level!r}")
         if max_turns is None:
             max_turns = self.DEFAULT_MAX_TURNS
         if isinstance(max_turns, bool) or not isinstance(max_turns, (int, np.integer)) or max_turns < 1:
@@ -160,6 +160,11 @@ class TextGame:
     def command_vocabulary(cls) -> tuple[str, ...]:
         """Every command this game can ever admit, at any level (sorted); fixes token budgets and id tables."""
         raise NotImplementedError
+
+    def vocabulary(self) -> tuple[str, ...]:
+        """Every command this game object can ever admit (sorted): the class's :meth:`command_vocabulary`, or,
+        for a game whose commands depend on its instances (a pool of generated TextWorld games), theirs."""
+        return type(self).command_vocabulary()
 
     def max_offered(self) -> int:
         """An upper bound on ``len(offered_commands())`` for this level and these options."""
@@ -293,12 +298,22 @@ class TextGame:
             _VOCABULARY_KEYS[cls] = keys
         return keys
 
+    def close(self) -> None:
+        """Release what the game holds outside Python (an engine process or library); nothing by default."""
+
     def _require_started(self) -> None:
         if not self._started:
             raise RuntimeError(f"call reset() on the {self.name} game first")
 
 
 _VOCABULARY_KEYS: dict[type, dict[str, str]] = {}
+
+
+def levels_text(levels: Sequence[int]) -> str:
+    """How an error or a docstring names the allowed levels: ``one of (1, 2, 3)``, or ``from 1 to 300``."""
+    if isinstance(levels, range) and len(levels) > 3 and levels.step == 1:
+        return f"an integer from {levels[0]} to {levels[-1]}"
+    return f"one of {tuple(levels)}"
 
 
 def check_number(name: str, value: Any, low: float = 0.0) -> None:

@@ -11,9 +11,9 @@ import numpy as np
 from gymnasium import spaces
 
 from tokengym.envs.core import integer_action, text_image
-from tokengym.envs.games.base import TextGame, make_game, normalise_command
+from tokengym.envs.games.base import TextGame, levels_text, make_game, normalise_command
 from tokengym.envs.games.coin_collector import CoinCollector
-from tokengym.envs.games.layout import GameTokenizer, env_docstring
+from tokengym.envs.games.layout import GameTokenizer, env_docstring, level_argument
 from tokengym.envs.games.textnav import TextNav
 from tokengym.envs.games.twenty_questions import TwentyQuestions
 from tokengym.envs.games.wordle import Wordle
@@ -29,6 +29,9 @@ class TextGameCommandEnv(gym.Env):
     game_cls: ClassVar[type[TextGame]]
     default_max_text_len: ClassVar[int] = 192
     default_max_commands: ClassVar[int] = 16
+    # None: the longest command of the game's vocabulary. A game whose vocabulary depends on its instance (a pool
+    # of generated games) fixes it, so that every pool (train and test) has the same observation space.
+    default_max_command_len: ClassVar[int | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A game's subclass gets its full docstring from its game and its defaults."""
@@ -36,7 +39,12 @@ class TextGameCommandEnv(gym.Env):
         if cls.__dict__.get("__doc__") is None and "game_cls" in cls.__dict__:
             name = cls.game_cls.__name__
             cls.__doc__ = _command_doc(
-                cls.game_cls, f"{name}Cmd-v0", f"{name}-v0", cls.default_max_text_len, cls.default_max_commands
+                cls.game_cls,
+                f"{name}Cmd-v0",
+                f"{name}-v0",
+                cls.default_max_text_len,
+                cls.default_max_commands,
+                cls.default_max_command_len,
             )
 
     def __init__(
@@ -48,13 +56,17 @@ class TextGameCommandEnv(gym.Env):
         max_commands: int | None = None,
         game_kwargs: Mapping[str, Any] | None = None,
         render_mode: str | None = None,
+        max_command_len: int | None = None,
     ) -> None:
-        game = make_game(self.game_cls, level, max_turns, game_kwargs)
         text_len = self.default_max_text_len if max_text_len is None else max_text_len
         slots = self.default_max_commands if max_commands is None else max_commands
-        for name, value in (("max_text_len", text_len), ("max_commands", slots)):
+        command_len = self.default_max_command_len if max_command_len is None else max_command_len
+        for name, value in (("max_text_len", text_len), ("max_commands", slots), ("max_command_len", command_len)):
+            if value is None and name == "max_command_len":
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        game = make_game(self.game_cls, level, max_turns, game_kwargs)
         if slots < game.max_offered():
             raise ValueError(
                 f"max_commands={slots} is too small for {game.name} level {game.level}, which lists up to "
@@ -69,8 +81,14 @@ class TextGameCommandEnv(gym.Env):
         self.max_text_len = int(text_len)
         self.max_commands = int(slots)
         self.render_mode = render_mode
-        self.tokens = GameTokenizer(self.codec, self.game_cls)
-        self.max_command_len = self.tokens.max_command_len
+        self.tokens = GameTokenizer(self.codec, game)
+        longest = self.tokens.max_command_len
+        if command_len is not None and longest > command_len:
+            raise ValueError(
+                f"max_command_len={command_len} is too short for {game.name}: the command "
+                f"{self.tokens.longest_command!r} takes {longest} tokens; use max_command_len >= {longest}"
+            )
+        self.max_command_len = longest if command_len is None else int(command_len)
         vocab = self.codec.vocab_size
         shape = (self.max_commands, self.max_command_len)
         self.action_space = spaces.Discrete(self.max_commands)
@@ -134,6 +152,10 @@ class TextGameCommandEnv(gym.Env):
         """The commands in the slots now, in slot order (sorted)."""
         return list(self._commands)
 
+    def close(self) -> None:
+        self.game.close()
+        super().close()
+
     def slot_of(self, text: str) -> int | None:
         """The slot of the offered command matching ``text`` (compared normalised), or ``None``."""
         key = normalise_command(text)
@@ -175,8 +197,9 @@ class TextGameCommandEnv(gym.Env):
         k = len(self._commands)
         if k:
             rows = self.tokens.rows(self._commands)
-            command_ids[:k] = self.tokens.id_table[rows]
-            command_mask[:k] = self.tokens.mask_table[rows]
+            width = self.tokens.max_command_len
+            command_ids[:k, :width] = self.tokens.id_table[rows]
+            command_mask[:k, :width] = self.tokens.mask_table[rows]
         return {"input_ids": ids, "attention_mask": mask, "command_ids": command_ids, "command_mask": command_mask}
 
     def _check_action(self, action: Any) -> int:
@@ -242,7 +265,8 @@ _MODE_SECTIONS = {
         "| ``attention_mask`` | int8  | (T,)                  | 1 on text tokens, 0 on padding         |\n"
         "| ``command_ids``    | int32 | (M, C)                | row i: slot i's command, then pad id   |\n"
         "| ``command_mask``   | int8  | (M, C)                | 1 on command tokens; unused rows all 0 |\n\n"
-        "T = ``max_text_len``, M = ``max_commands``, C = ``max_command_len`` (the game's longest command).\n"
+        "T = ``max_text_len``, M = ``max_commands``, C = ``max_command_len`` (by default the game's longest\n"
+        "command).\n"
         "The game text is, one part per line: ``Goal: <goal>``, the feedback to the last command, ``Turns left:\n"
         "N.`` and the game's status, then the description; lines are tokenised one by one and joined by the\n"
         "newline token, and text longer than ``max_text_len`` is cut at its end (the oldest history goes first).\n"
@@ -259,16 +283,20 @@ _MODE_SECTIONS = {
 }
 
 
-def _command_doc(game_cls: type[TextGame], env_id: str, token_id: str, text_len: int, slots: int) -> str:
+def _command_doc(
+    game_cls: type[TextGame], env_id: str, token_id: str, text_len: int, slots: int, command_len: int | None
+) -> str:
+    longest = "the longest command of the game" if command_len is None else str(command_len)
     arguments = (
-        f"- ``level`` (1): one of {game_cls.LEVELS}.\n"
+        f"- ``level`` (1): {levels_text(game_cls.LEVELS)}.\n"
         f"- ``max_turns`` (None: {game_cls.DEFAULT_MAX_TURNS}): turns per game; pass ``max_episode_steps`` too.\n"
         "- ``tokenizer`` (None: the embedded one): a tokenizer object, local path or hub id.\n"
         f"- ``max_text_len`` (None: {text_len}): text budget in tokens.\n"
         f"- ``max_commands`` (None: {slots}): command slots; at least the most commands the level lists.\n"
+        f"- ``max_command_len`` (None: {longest}): token columns of ``command_ids``.\n"
         "- ``game_kwargs``: the game's options (below).\n"
         "- ``render_mode``: ``None``, ``'ansi'``, ``'human'`` or ``'rgb_array'``.\n\n"
-        f'```python\nenv = gym.make("{env_id}", level=3)\n```\n\n'
+        f'```python\nenv = gym.make("{env_id}"{level_argument(game_cls, 3)})\n```\n\n'
         "``CommandTextWrapper(env)`` steps with the text of a command instead of its slot."
     )
     variants = (

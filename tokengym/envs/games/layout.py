@@ -29,7 +29,8 @@ class GameTokenizer:
 
     Args:
         codec: the environment's tokenizer.
-        game_cls: the game; its :meth:`~TextGame.command_vocabulary` is tokenised once, here.
+        game: the game, a class or an instance; its vocabulary (:meth:`~TextGame.command_vocabulary`, or an
+            instance's :meth:`~TextGame.vocabulary`) is tokenised once, here.
 
     Example:
         >>> from tokengym.envs.games import Wordle
@@ -40,9 +41,9 @@ class GameTokenizer:
         ' crane'
     """
 
-    def __init__(self, codec: TokenCodec, game_cls: type[TextGame]) -> None:
+    def __init__(self, codec: TokenCodec, game: TextGame | type[TextGame]) -> None:
         self.codec = codec
-        vocabulary = game_cls.command_vocabulary()
+        vocabulary = game.vocabulary() if isinstance(game, TextGame) else game.command_vocabulary()
         encoded = codec.encode_batch([" " + c for c in vocabulary])
         self.command_ids: dict[str, tuple[int, ...]] = {
             c: tuple(ids) for c, ids in zip(vocabulary, encoded, strict=True)
@@ -140,6 +141,11 @@ def env_docstring(game_cls: type[TextGame], sections: Sequence[tuple[str, str]])
         "## Version History\n- v0: initial version.",
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def level_argument(game_cls: type[TextGame], level: int) -> str:
+    """The ``level=`` argument of a docstring's example (nothing for a game whose only level is 1)."""
+    return f", level={level}" if level in game_cls.LEVELS else ""
 
 
 def _splits_before_spaces(codec: TokenCodec) -> bool:

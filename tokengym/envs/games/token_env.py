@@ -8,9 +8,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tokengym.envs.core import Sample, TokenEnv
-from tokengym.envs.games.base import CommandTrie, GameText, StepResult, TextGame, make_game
+from tokengym.envs.games.base import CommandTrie, GameText, StepResult, TextGame, levels_text, make_game
 from tokengym.envs.games.coin_collector import CoinCollector
-from tokengym.envs.games.layout import GameTokenizer, env_docstring
+from tokengym.envs.games.layout import GameTokenizer, env_docstring, level_argument
 from tokengym.envs.games.textnav import TextNav
 from tokengym.envs.games.twenty_questions import TwentyQuestions
 from tokengym.envs.games.wordle import Wordle
@@ -62,7 +62,7 @@ class TextGameTokenEnv(TokenEnv):
         self.game = game
         self.level = game.level
         self.max_turns = game.max_turns
-        self.tokens = GameTokenizer(self.codec, self.game_cls)
+        self.tokens = GameTokenizer(self.codec, game)
         self._suffix = np.asarray(self.codec.encode(COMMAND_PROMPT), dtype=np.int32)
         longest = self.tokens.max_command_len
         if longest + 1 > self.max_new_tokens:
@@ -158,6 +158,10 @@ class TextGameTokenEnv(TokenEnv):
         """The game's admissible commands now, sorted."""
         return list(self.game.admissible_commands())
 
+    def close(self) -> None:
+        self.game.close()
+        super().close()
+
 
 _MODE_SECTIONS = {
     "Description": (
@@ -203,13 +207,13 @@ _MODE_SECTIONS = {
 
 def _token_doc(game_cls: type[TextGame], env_id: str, cmd_id: str, prompt_len: int, new_tokens: int) -> str:
     arguments = (
-        f"- ``level`` (1): one of {game_cls.LEVELS}.\n"
+        f"- ``level`` (1): {levels_text(game_cls.LEVELS)}.\n"
         f"- ``max_turns`` (None: {game_cls.DEFAULT_MAX_TURNS}): turns per game; pass ``max_episode_steps`` too.\n"
         "- ``tokenizer`` (None: the embedded one): a tokenizer object, local path or hub id.\n"
         f"- ``max_prompt_len`` (None: {prompt_len}), ``max_new_tokens`` (None: {new_tokens}): token budgets.\n"
         "- ``game_kwargs``: the game's options (below).\n"
         "- ``render_mode``: ``None``, ``'ansi'``, ``'human'`` or ``'rgb_array'``.\n\n"
-        f'```python\nenv = gym.make("{env_id}", level=2)\n```'
+        f'```python\nenv = gym.make("{env_id}"{level_argument(game_cls, 2)})\n```'
     )
     variants = (
         f"``{env_id}`` (token level, ``max_episode_steps`` {game_cls.DEFAULT_MAX_TURNS * new_tokens}) and\n"
