@@ -93,13 +93,32 @@ def test_brevity_and_repetition():
     assert one(Repetition(n=3), "too short") == 0.0
 
 
+# What a multi-turn dialogue env passes besides references (the dialogue rewards need them).
+DIALOGUE_COLUMNS = {
+    "history": [["Hi!", "Hello! My favourite colour is blue.", "Nice."]],
+    "user_reply": ["Thanks, what else?"],
+    "user_engaged": [True],
+    "user_left": [False],
+    "user_goal_met": [False],
+    "user_satisfaction": [0.5],
+    "user_satisfaction_before": [0.25],
+    "user_facts": [{"name": "Maya", "interests": ["the weather"]}],
+}
+
+
 @pytest.mark.parametrize("name", reward_names())
 def test_every_builtin_stays_in_its_documented_range(name):
     fn = get_reward(name)
     low, high = fn.range
     texts = ["", "the cat", "the the the the the the the the", "A fine reply about the weather today, thanks!"]
     for text in texts:
-        value = fn(["p"], [text], references=["the weather today is fine, thanks"], facts=[{"what": "the weather"}])[0]
+        value = fn(
+            ["p"],
+            [text],
+            references=["the weather today is fine, thanks"],
+            facts=[{"what": "the weather"}],
+            **DIALOGUE_COLUMNS,
+        )[0]
         assert low <= value <= high, (name, text, value)
 
 

