@@ -24,7 +24,7 @@ from tokengym.agents.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from tokengym.agents.train import TrainConfig, train
+from tokengym.agents.train import TrainConfig, load_policy, train
 from tokengym.cli import ALGORITHM_NAMES, main
 from tokengym.rewards import make_reward
 
@@ -383,7 +383,7 @@ def test_eval_on_summarization_reports_every_metric_on_the_held_out_split(micro_
     assert code == 0 and "metrics (mean" not in out
 
 
-def test_train_with_group_baselines(tmp_path, micro_lm):
+def test_train_with_group_baselines_and_a_temperature(tmp_path, micro_lm):
     cfg = TrainConfig(
         env_id=ENV,
         model_name=micro_lm,
@@ -391,6 +391,7 @@ def test_train_with_group_baselines(tmp_path, micro_lm):
         n_steps=32,
         batch_size=32,
         group_size=4,
+        temperature=0.7,
         out_dir=str(tmp_path),
         progress_bar=False,
         tensorboard=False,
@@ -399,3 +400,8 @@ def test_train_with_group_baselines(tmp_path, micro_lm):
     buffer = result.model.rollout_buffer
     assert buffer.baseline == "group" and buffer.grouped_fraction > 0.5
     assert result.num_timesteps == 64
+    # The temperature is the policy's own and comes back with the checkpoint.
+    assert json.loads((result.checkpoint / CONFIG_FILE).read_text())["policy_kwargs"]["temperature"] == 0.7
+    assert load_policy(str(result.checkpoint), ENV).policy.temperature == 0.7
+    with pytest.raises(ValueError, match="temperature must be positive"):
+        TrainConfig(env_id=ENV, temperature=0)

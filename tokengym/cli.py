@@ -169,6 +169,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         n_epochs=args.n_epochs,
         learning_rate=args.lr,
         group_size=args.group_size,
+        temperature=args.temperature,
         kl_coef=args.kl_coef,
         target_kl=args.target_kl,
         nlpo_top_p=args.nlpo_top_p,
@@ -440,6 +441,9 @@ def _add_train(sub: Any) -> None:
     train.add_argument("--model", default="tiny", help="starting model: tiny, a Hugging Face id or a folder")
     train.add_argument("--steps", type=int, default=4096, help="total token steps (default 4096)")
     train.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    train.add_argument(
+        "--temperature", type=float, default=1.0, help="the policy's sampling temperature (default 1; the demo: 0.7)"
+    )
     train.add_argument(
         "--group-size",
         type=int,

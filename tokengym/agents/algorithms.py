@@ -106,6 +106,8 @@ def policy_kwargs_for(cfg: TrainConfig) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"model_name": same_model_key(cfg.model_name)}
     if cfg.algo != "dqn":
         kwargs["value_lr_scale"] = cfg.value_lr_scale
+    if cfg.temperature != 1.0:
+        kwargs["temperature"] = cfg.temperature
     return kwargs
 
 

@@ -82,6 +82,9 @@ class TrainConfig:
     """Learning rate of the language model (TRPO: of the critic only; its actor takes natural-gradient steps)."""
     value_lr_scale: float = 10.0
     """Actor-critic policies: the value head learns at this multiple of the learning rate."""
+    temperature: float = 1.0
+    """The policy's sampling temperature, in rollouts, training and evaluation (stored with the checkpoint): below 1
+    the vocabulary's tail stops adding noise to the gradient (the demo trains at 0.7)."""
     gamma: float = 1.0
     """Discount per token."""
     gae_lambda: float = 1.0
@@ -146,6 +149,8 @@ class TrainConfig:
             raise ValueError(f"checkpoint_every must be an integer, not {self.checkpoint_every!r}")
         if self.checkpoint_every < 0 or self.learning_starts < 0:
             raise ValueError("checkpoint_every and learning_starts must be >= 0")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be positive, not {self.temperature!r}")
         if not self.learning_rate > 0 or not self.value_lr_scale > 0:
             raise ValueError(f"learning_rate and value_lr_scale must be positive, not {self.learning_rate!r}")
         if not 0 < self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
