@@ -32,6 +32,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/env_throughput.py
+	$(PY) benchmarks/textgame_throughput.py
+	$(PY) benchmarks/ppo_throughput.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

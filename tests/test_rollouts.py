@@ -9,10 +9,11 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
+from tokengym.agents import policy as policy_module
 from tokengym.agents.buffers import EpisodeDictRolloutBuffer, episode_order, group_advantages
 from tokengym.agents.incremental import IncrementalDecoder
 from tokengym.agents.lm import load_lm
-from tokengym.agents.policy import LMActorCriticPolicy, last_token_states
+from tokengym.agents.policy import LMActorCriticPolicy, last_token_states, prefix_representatives, sample_categorical
 from tokengym.envs import RepeatTask
 
 
@@ -46,6 +47,69 @@ def test_incremental_decoder_matches_full_forward_through_steps_resets_and_compa
                 lengths[i] += 1
     assert decoder.stats["cached_rows"] > decoder.stats["fresh_rows"] > batch
     assert decoder.valid.shape[1] <= 2 * width + 1
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_incremental_decoder_model_forward_and_gpt2_step_agree(attention, micro_lm):
+    """The written-out GPT-2 step and the model's own forward (with the prepared 4D mask in the attention's
+    format) give the full forward's results, through new episodes of some rows only."""
+    lm, _ = load_lm(micro_lm)
+    lm.config._attn_implementation = attention
+    decoders = {"gpt2": IncrementalDecoder(lm), "model": IncrementalDecoder(lm, gpt2_step=False)}
+    assert decoders["gpt2"].gpt2_step and not decoders["model"].gpt2_step
+    rng = np.random.default_rng(1)
+    ids = torch.as_tensor(rng.integers(2, 4000, size=(4, 24)))
+    lengths = torch.tensor([3, 5, 2, 7])
+    for step in range(12):
+        ref_logits, ref_hidden = _states(lm, ids, lengths)
+        for decoder in decoders.values():
+            logits, hidden = decoder(ids, lengths)
+            assert torch.allclose(torch.log_softmax(logits, -1), torch.log_softmax(ref_logits, -1), atol=1e-5)
+            assert torch.allclose(hidden, ref_hidden, atol=1e-5)
+        lengths = lengths + 1
+        if step % 4 == 3:  # row 1 starts a new episode while the others keep stepping
+            ids[1] = torch.as_tensor(rng.integers(2, 4000, size=24))
+            lengths[1] = 2
+    for decoder in decoders.values():
+        assert decoder.stats["cached_rows"] > decoder.stats["fresh_rows"]
+
+
+def test_sample_categorical_draws_the_distribution_and_never_a_zero_probability_token():
+    torch.manual_seed(0)
+    probs = torch.softmax(torch.randn(3, 40), -1)
+    probs[:, ::5] = 0  # the first and the last token among them
+    probs[:, -1] = 0
+    probs = probs / probs.sum(-1, keepdim=True)
+    draws = sample_categorical(probs[:, None, :].expand(3, 50_000, 40))
+    frequencies = torch.stack([torch.bincount(d, minlength=40) for d in draws]).double() / 50_000
+    assert frequencies[:, ::5].sum() == 0 and frequencies[:, -1].sum() == 0
+    assert torch.allclose(frequencies, probs.double(), atol=0.01)
+    torch.manual_seed(1)
+    first = sample_categorical(probs)
+    torch.manual_seed(1)
+    assert torch.equal(first, sample_categorical(probs))  # the global generator decides, as for multinomial
+
+
+def test_prefix_representatives_hash_match_equals_the_exact_comparison(monkeypatch):
+    def exact(ids, lengths):
+        inside = torch.arange(ids.shape[1])[None, :] < lengths[:, None]
+        same = (ids[:, None, :] == ids[None, :, :]) | ~inside[:, None, :]
+        is_prefix = same.all(-1) & (lengths[:, None] <= lengths[None, :])
+        score = torch.where(is_prefix, lengths[None, :] * (len(ids) + 1) - torch.arange(len(ids))[None, :], -1)
+        return score.argmax(-1)
+
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(50):  # few distinct tokens: many prefixes, duplicates and near misses
+        base = torch.randint(0, 3, (4, 12), generator=generator)
+        ids = base[torch.randint(0, 4, (30,), generator=generator)]
+        ids[torch.rand(30, generator=generator) < 0.3, 5] = 2
+        lengths = torch.randint(1, 13, (30,), generator=generator)
+        rep, keep = prefix_representatives(ids, lengths)
+        assert torch.equal(keep[rep], exact(ids, lengths))
+    # Were every hash to collide, the token-by-token check would catch it and the exact comparison decide.
+    monkeypatch.setattr(policy_module, "_prefix_hashes", lambda ids: torch.zeros(len(ids), ids.shape[1] + 1).long())
+    rep, keep = prefix_representatives(ids, lengths)
+    assert torch.equal(keep[rep], exact(ids, lengths))
 
 
 def test_incremental_decoder_starts_over_when_the_weights_change(micro_lm):

@@ -8,9 +8,18 @@ plus a token (a new episode, a user's turn inserted by the environment) is encod
 other rows are not disturbed. The result is the same logits and hidden states as a full forward pass, to
 floating-point rounding (about 1e-6 in log-probability).
 
-The cache is a set of per-layer tensors ``(B, heads, C, head_dim)`` with a ``(B, C)`` validity mask: rows
-encoded afresh leave holes that the attention mask hides, and positions are passed explicitly, so rows of
-different lengths and ages share one batched forward pass. Columns are compacted when the holes pile up.
+Observations are laid out contiguously from position 0, so the cache is preallocated once per batch shape: per
+layer, ``(B, heads, L, head_dim)`` keys and values whose column ``p`` holds the token at position ``p`` of that
+row. A step writes one column per row in place (no concatenation, no growing tensors) and attends over the
+columns before each row's length; a fresh row overwrites its first columns, and whatever lies beyond a row's
+length is masked out. The model is run through its own ``past_key_values`` interface with a prepared 4D mask,
+so any Hugging Face causal LM whose attention calls ``Cache.update`` takes it.
+
+A one-token step of a small model costs less in arithmetic than in Python: the model's forward wrappers (output
+capturing, mask preparation, cache dispatch) take longer than its matrix products. For GPT-2 bodies (the embedded
+default model and its family) the step is therefore written out with the model's own modules (layer norms,
+projections, MLPs) and PyTorch's fused attention; other architectures, or GPT-2 variants this step does not
+cover, take the model's forward.
 
 The decoder notices when the model's weights change (a training update, a loaded checkpoint) and starts over,
 so cached states never come from old weights.
@@ -18,14 +27,56 @@ so cached states never come from old weights.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 from transformers import DynamicCache
+from transformers.cache_utils import Cache, CacheLayerMixin
 
 
-def _weights_version(lm: nn.Module) -> tuple[int, ...]:
-    # In-place updates (optimizer steps, load_state_dict's copy_) bump each tensor's version counter.
-    return tuple(p._version for p in lm.parameters())
+class _RowSlots(CacheLayerMixin):
+    """One layer's preallocated keys and values, written at each row's own position.
+
+    ``rows`` (``None``: every row; ``index`` then lists them all) and ``positions`` say where the next ``update``
+    writes; it returns the keys and values of those rows up to ``width`` columns (a view when every row steps).
+    """
+
+    is_sliding = False
+    is_compileable = False
+    is_croppable = False
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor) -> None:
+        super().__init__()
+        self.keys, self.values = keys, values
+        self.is_initialized = True
+        self.rows: torch.Tensor | None = None
+        self.index = torch.arange(keys.shape[0], device=keys.device)
+        self.positions = torch.zeros(0, dtype=torch.long, device=keys.device)
+        self.width = 0
+
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        raise AssertionError("the row cache is allocated up front")
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any):
+        assert self.keys is not None and self.values is not None
+        rows = self.index if self.rows is None else self.rows
+        self.keys[rows, :, self.positions] = key_states[:, :, -1]
+        self.values[rows, :, self.positions] = value_states[:, :, -1]
+        if self.rows is None:
+            return self.keys[:, :, : self.width], self.values[:, :, : self.width]
+        return self.keys[self.rows, :, : self.width], self.values[self.rows, :, : self.width]
+
+    def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
+        return self.width, 0
+
+    def get_seq_length(self) -> int:
+        return self.width
+
+    def get_max_length(self) -> int:
+        assert self.keys is not None
+        return int(self.keys.shape[2])
 
 
 class IncrementalDecoder:
@@ -33,50 +84,64 @@ class IncrementalDecoder:
 
     Args:
         lm: a Hugging Face causal LM whose body (``.transformer`` or ``.base_model``) takes ``past_key_values``.
+        gpt2_step: step GPT-2 bodies with the written-out step (same results to rounding, faster); False always
+            runs the model's own forward.
 
     Call it with ``(ids (B, W), lengths (B,))``; it returns ``(logits (B, V), hidden (B, H))`` at each row's
     last real token, like :func:`tokengym.agents.policy.last_token_states`. Use it only without gradients.
     """
 
-    def __init__(self, lm: nn.Module) -> None:
+    def __init__(self, lm: nn.Module, gpt2_step: bool = True) -> None:
         self.lm = lm
         self.body = lm.transformer if hasattr(lm, "transformer") else lm.base_model
+        self.gpt2_step = gpt2_step and _is_plain_gpt2(self.body)
         self.reset()
 
     def reset(self) -> None:
         """Forget every row."""
-        self.keys: list[torch.Tensor] = []
-        self.values: list[torch.Tensor] = []
-        self.valid: torch.Tensor | None = None  # (B, C) bool
+        self._params = list(self.lm.parameters())
+        self.cache: Cache | None = None
         self.ids: torch.Tensor | None = None  # (B, W) the last observation of each row
         self.lengths: torch.Tensor | None = None  # (B,)
         self.version: tuple[int, ...] | None = None
         self.stats = {"fresh_rows": 0, "cached_rows": 0}
 
+    @property
+    def valid(self) -> torch.Tensor | None:
+        """``(B, W)``: which cache columns hold a row's tokens (those before its length)."""
+        if self.lengths is None or self.ids is None:
+            return None
+        return torch.arange(self.ids.shape[1], device=self.ids.device)[None, :] < self.lengths[:, None]
+
     @torch.no_grad()
     def __call__(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         ids, lengths = ids.long(), lengths.long()
         batch, width = ids.shape
-        version = _weights_version(self.lm)
-        if self.ids is None or self.ids.shape != ids.shape or version != self.version:
+        # In-place updates (optimizer steps, load_state_dict's copy_) bump each tensor's version counter.
+        version = tuple(p._version for p in self._params)
+        if self.ids is None or self.ids.shape != ids.shape or version != self.version or self.lengths is None:
             self.reset()
             self.version = version
-            return self._fresh(ids, lengths, torch.arange(batch, device=ids.device), new_batch=True)
-        old = self.ids
-        beyond_old = torch.arange(width - 1, device=ids.device)[None, :] >= self.lengths[:, None]
-        agree = (ids[:, :-1] == old[:, :-1]) | beyond_old
-        extends = (lengths == self.lengths + 1) & agree.all(-1)
-        rows = torch.arange(batch, device=ids.device)
-        hidden = torch.empty(batch, self._hidden_size(), device=ids.device)
-        logits = torch.empty(batch, self._vocab_size(), device=ids.device)
-        fresh, stepped = rows[~extends], rows[extends]
-        if len(stepped):
-            logits[stepped], hidden[stepped] = self._step(ids, lengths, stepped)
-        if len(fresh):
+            rows = torch.arange(batch, device=ids.device)
+            logits, hidden = self._fresh(ids, lengths, rows)
+            self.ids, self.lengths = ids.clone(), lengths.clone()
+            return logits, hidden
+        old, old_lengths = self.ids, self.lengths
+        seen = int(old_lengths.max())
+        beyond_old = torch.arange(seen, device=ids.device)[None, :] >= old_lengths[:, None]
+        agree = ((ids[:, :seen] == old[:, :seen]) | beyond_old).all(-1)
+        extends = (lengths == old_lengths + 1) & agree
+        if bool(extends.all()):
+            logits, hidden = self._step(ids, lengths, None)
+        else:
+            rows = torch.arange(batch, device=ids.device)
+            fresh, stepped = rows[~extends], rows[extends]
+            hidden = torch.empty(batch, self._hidden_size(), device=ids.device)
+            logits = torch.empty(batch, self._vocab_size(), device=ids.device)
+            if len(stepped):
+                logits[stepped], hidden[stepped] = self._step(ids, lengths, stepped)
             logits[fresh], hidden[fresh] = self._fresh(ids, lengths, fresh)
         self.ids, self.lengths = ids.clone(), lengths.clone()
-        if self.valid is not None and self.valid.shape[1] > 2 * width:
-            self._compact()
         return logits, hidden
 
     # ------------------------------------------------------------------------------------------- internals
@@ -87,10 +152,8 @@ class IncrementalDecoder:
     def _vocab_size(self) -> int:
         return int(self.lm.get_output_embeddings().weight.shape[0])
 
-    def _fresh(
-        self, ids: torch.Tensor, lengths: torch.Tensor, rows: torch.Tensor, new_batch: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Encode ``rows`` from scratch and store their keys and values."""
+    def _fresh(self, ids: torch.Tensor, lengths: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encode ``rows`` from scratch and store their keys and values in their first columns."""
         width = int(lengths[rows].max())
         sub_ids = ids[rows, :width]
         positions = torch.arange(width, device=ids.device)
@@ -103,70 +166,86 @@ class IncrementalDecoder:
             use_cache=True,
         )
         layers = out.past_key_values.layers
-        if new_batch:
-            self.keys = [layer.keys for layer in layers]
-            self.values = [layer.values for layer in layers]
-            self.valid = mask.clone()
-            self.ids, self.lengths = ids.clone(), lengths.clone()
-        else:
-            assert self.valid is not None
-            if width > self.valid.shape[1]:
-                self._pad_columns(width - self.valid.shape[1])
-            for i, layer in enumerate(layers):
-                self.keys[i][rows] = 0
-                self.values[i][rows] = 0
-                self.keys[i][rows, :, :width] = layer.keys
-                self.values[i][rows, :, :width] = layer.values
-            self.valid[rows] = False
-            self.valid[rows, :width] = mask
+        if self.cache is None:
+            slots = []
+            for layer in layers:
+                shape = (ids.shape[0], layer.keys.shape[1], ids.shape[1], layer.keys.shape[3])
+                slots.append(_RowSlots(layer.keys.new_zeros(shape), layer.values.new_zeros(shape)))
+            self.cache = Cache(layers=slots)
+        for slot, layer in zip(self.cache.layers, layers, strict=True):
+            slot.keys[rows, :, :width] = layer.keys
+            slot.values[rows, :, :width] = layer.values
         self.stats["fresh_rows"] += len(rows)
         last = out.last_hidden_state[torch.arange(len(rows), device=ids.device), lengths[rows] - 1]
         return self.lm.get_output_embeddings()(last).float(), last.float()
 
-    def _step(self, ids: torch.Tensor, lengths: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Feed each of ``rows`` its newest token against its cached keys and values."""
-        assert self.valid is not None
-        everyone = len(rows) == self.valid.shape[0]
-        cache = DynamicCache()
-        for i, (k, v) in enumerate(zip(self.keys, self.values, strict=True)):
-            cache.update(k if everyone else k[rows], v if everyone else v[rows], i)
-        valid = self.valid if everyone else self.valid[rows]
-        new_pos = lengths[rows] - 1
-        token = ids[rows, new_pos][:, None]
-        mask = torch.cat([valid, torch.ones(len(rows), 1, dtype=torch.bool, device=ids.device)], 1)
-        out = self.body(
-            input_ids=token,
-            attention_mask=mask.long(),
-            position_ids=new_pos[:, None],
-            past_key_values=cache,
-            use_cache=True,
-        )
-        self._pad_columns(1)
-        for i, layer in enumerate(out.past_key_values.layers):
-            self.keys[i][rows, :, -1:] = layer.keys[:, :, -1:]
-            self.values[i][rows, :, -1:] = layer.values[:, :, -1:]
-        self.valid[rows, -1] = True
-        self.stats["cached_rows"] += len(rows)
-        last = out.last_hidden_state[:, -1]
+    def _step(
+        self, ids: torch.Tensor, lengths: torch.Tensor, rows: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Feed each of ``rows`` (``None``: all) its newest token against its cached keys and values."""
+        assert self.cache is not None
+        sub_lengths = lengths if rows is None else lengths[rows]
+        positions = sub_lengths - 1
+        width = int(sub_lengths.max())
+        token = (ids if rows is None else ids[rows]).gather(1, positions[:, None])
+        for slot in self.cache.layers:
+            slot.rows, slot.positions, slot.width = rows, positions, width
+        if self.gpt2_step and not self.body.training:
+            last = self._gpt2_step(token, positions, sub_lengths, width)
+        else:
+            out = self.body(
+                input_ids=token,
+                attention_mask=self._step_mask(sub_lengths, width),
+                position_ids=positions[:, None],
+                past_key_values=self.cache,
+                use_cache=True,
+            )
+            last = out.last_hidden_state[:, -1]
+        self.stats["cached_rows"] += len(sub_lengths)
         return self.lm.get_output_embeddings()(last).float(), last.float()
 
-    def _pad_columns(self, n: int) -> None:
-        assert self.valid is not None
-        for store in (self.keys, self.values):
-            for i, t in enumerate(store):
-                store[i] = torch.cat([t, t.new_zeros(*t.shape[:2], n, t.shape[3])], 2)
-        self.valid = torch.cat([self.valid, self.valid.new_zeros(self.valid.shape[0], n)], 1)
+    def _gpt2_step(
+        self, token: torch.Tensor, positions: torch.Tensor, lengths: torch.Tensor, width: int
+    ) -> torch.Tensor:
+        """GPT-2's forward for one token per row, with this decoder's cache (evaluation mode: no dropout)."""
+        assert self.cache is not None
+        body = self.body
+        allowed = (torch.arange(width, device=lengths.device)[None, :] < lengths[:, None])[:, None, None, :]
+        x = body.wte(token[:, 0]) + body.wpe(positions)  # (n, hidden)
+        n = x.shape[0]
+        for block, slot in zip(body.h, self.cache.layers, strict=True):
+            attention = block.attn
+            query, key, value = attention.c_attn(block.ln_1(x)).split(attention.split_size, dim=-1)
+            heads = (n, -1, 1, attention.head_dim)
+            keys, values = slot.update(key.view(heads), value.view(heads))
+            mixed = F.scaled_dot_product_attention(
+                query.view(heads), keys, values, attn_mask=allowed, scale=attention.scaling
+            )
+            x = x + attention.c_proj(mixed.reshape(n, -1))
+            x = x + block.mlp(block.ln_2(x))
+        return body.ln_f(x)
 
-    def _compact(self) -> None:
-        """Move each row's valid columns to the left, in order, and drop the columns nobody uses."""
-        assert self.valid is not None
-        valid = self.valid
-        # A stable sort of "not valid" puts the valid columns first, keeping their order.
-        order = torch.sort((~valid).to(torch.int8), dim=1, stable=True).indices
-        keep = int(valid.sum(1).max())
-        order = order[:, :keep]
-        for store in (self.keys, self.values):
-            for i, t in enumerate(store):
-                index = order[:, None, :, None].expand(t.shape[0], t.shape[1], keep, t.shape[3])
-                store[i] = torch.gather(t, 2, index)
-        self.valid = torch.gather(valid, 1, order)
+    def _step_mask(self, lengths: torch.Tensor, width: int) -> torch.Tensor:
+        """The one-token query's 4D attention mask over ``width`` cache columns, in the attention's format:
+        boolean (True: attend) for SDPA, additive (0 or the dtype's minimum) for eager-style implementations."""
+        allowed = (torch.arange(width, device=lengths.device)[None, :] < lengths[:, None])[:, None, None, :]
+        if getattr(self.lm.config, "_attn_implementation", "sdpa") == "sdpa":
+            return allowed
+        dtype = next(iter(self._params)).dtype
+        return torch.zeros(allowed.shape, dtype=dtype, device=lengths.device).masked_fill(
+            ~allowed, torch.finfo(dtype).min
+        )
+
+
+def _is_plain_gpt2(body: nn.Module) -> bool:
+    """A GPT-2 body that :meth:`IncrementalDecoder._gpt2_step` reproduces: no cross-attention, and none of
+    the eager-only upcast-and-reorder attention."""
+    from transformers.models.gpt2.modeling_gpt2 import GPT2Model
+
+    config = body.config
+    return (
+        type(body) is GPT2Model
+        and not config.add_cross_attention
+        and not config.reorder_and_upcast_attn
+        and getattr(config, "_attn_implementation", "sdpa") in ("sdpa", "eager")
+    )

@@ -80,6 +80,9 @@ def check_token_spaces(
 def prefix_representatives(ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """For each row, a row of which it is a prefix (itself at least): the longest such row.
 
+    Rows are matched by a hash of every prefix (``O(B W + B^2)``), and each chosen representative is then checked
+    token for token; should a hash collision ever pick a wrong one, the exact ``O(B^2 W)`` comparison decides.
+
     Args:
         ids: ``(B, W)`` token ids, right-padded.
         lengths: ``(B,)`` real lengths.
@@ -89,19 +92,45 @@ def prefix_representatives(ids: torch.Tensor, lengths: torch.Tensor) -> tuple[to
         position in ``keep`` of row ``i``'s representative.
     """
     width = ids.shape[1]
-    positions = torch.arange(width, device=ids.device)
-    inside = positions[None, :] < lengths[:, None]  # (B, W): the real tokens of each row
-    same = ids[:, None, :] == ids[None, :, :]  # (B, B, W)
-    # i is a prefix of j: j is at least as long and agrees with i on all of i's real tokens.
-    is_prefix = (same | ~inside[:, None, :]).all(-1) & (lengths[:, None] <= lengths[None, :])
-    # Longest candidate; ties (identical rows) go to the lowest index, so duplicates share one row.
-    rows = torch.arange(len(ids), device=ids.device)
-    score = torch.where(
-        is_prefix, lengths[None, :] * (len(ids) + 1) - rows[None, :], torch.full_like(rows, -1)[None, :]
-    )
-    best = score.argmax(-1)
+    inside = torch.arange(width, device=ids.device)[None, :] < lengths[:, None]  # (B, W): each row's real tokens
+    # prefix_hash[j, n]: a hash of row j's first n tokens; row i is (by hash) a prefix of row j when row j's hash
+    # at row i's length is row i's whole hash.
+    prefix_hash = _prefix_hashes(ids)
+    at_length = prefix_hash[:, lengths]  # (B_j, B_i)
+    is_prefix = (at_length == prefix_hash.gather(1, lengths[:, None]).T).T & (lengths[:, None] <= lengths[None, :])
+    best = _longest(is_prefix, lengths)
+    if not bool(((ids == ids[best]) | ~inside).all()):
+        same = ids[:, None, :] == ids[None, :, :]  # (B, B, W)
+        is_prefix = (same | ~inside[:, None, :]).all(-1) & (lengths[:, None] <= lengths[None, :])
+        best = _longest(is_prefix, lengths)
     keep, rep = torch.unique(best, return_inverse=True)
     return rep, keep
+
+
+_HASH_MODULI = (2_147_483_629, 2_147_483_587)  # primes below 2**31: every product and sum stays inside int64
+
+
+def _prefix_hashes(ids: torch.Tensor) -> torch.Tensor:
+    """``(B, W + 1)`` int64: column ``n`` hashes each row's first ``n`` tokens (two position-weighted sums)."""
+    ids = ids.long()
+    generator = torch.Generator().manual_seed(0)  # fixed weights, and the global generator is left alone
+    combined = torch.zeros(ids.shape[0], ids.shape[1] + 1, dtype=torch.long, device=ids.device)
+    for modulus in _HASH_MODULI:
+        weights = torch.randint(1, modulus, (ids.shape[1],), generator=generator).to(ids.device)
+        terms = (ids.remainder(modulus) * weights).remainder(modulus)
+        sums = torch.zeros_like(combined)
+        sums[:, 1:] = terms.cumsum(-1).remainder(modulus)
+        combined = combined * modulus + sums  # (h1 * m2 + h2) < 2**62
+    return combined
+
+
+def _longest(is_prefix: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """For each row, the longest row it is a prefix of; ties (identical rows) go to the lowest index, so
+    duplicates share one row."""
+    count = len(lengths)
+    rows = torch.arange(count, device=lengths.device)
+    score = torch.where(is_prefix, lengths[None, :] * (count + 1) - rows[None, :], torch.full_like(rows, -1)[None, :])
+    return score.argmax(-1)
 
 
 def last_token_states(lm: nn.Module, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -161,6 +190,21 @@ def top_k_top_p_filter(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0)
         drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
         logits = logits.masked_fill(drop, float("-inf"))
     return logits
+
+
+def sample_categorical(probs: torch.Tensor) -> torch.Tensor:
+    """One index per row of ``probs`` (``(..., V)``, rows summing to 1), drawn by inverting the cumulative sum.
+
+    The same distribution as ``torch.distributions.Categorical(probs).sample()``, drawn from one uniform number
+    per row instead of ``V`` exponential ones (``torch.multinomial``'s way): with a language model's vocabulary
+    this is the cheaper part of a rollout step. The cumulative sum runs in float64, so tokens down to ~1e-16 of
+    the mass keep their chance; tokens of probability 0 are never drawn.
+    """
+    cumulative = probs.double().cumsum(-1)
+    # A target in (0, total]: the first index whose cumulative sum reaches it has a positive probability.
+    uniform = 1.0 - torch.rand(cumulative.shape[:-1] + (1,), dtype=cumulative.dtype, device=cumulative.device)
+    index = torch.searchsorted(cumulative, uniform * cumulative[..., -1:])
+    return index.squeeze(-1).clamp_(max=probs.shape[-1] - 1)
 
 
 class LMPolicyMixin:
@@ -399,15 +443,21 @@ class LMActorCriticPolicy(LMPolicyMixin, ActorCriticPolicy):
         )
 
     def forward(self, obs: dict[str, torch.Tensor], deterministic: bool = False):
+        # The action distribution's own numbers, without building it: one log-softmax gives the sampling
+        # probabilities and the stored log-probability (a rollout step's distribution is never asked for more).
         logits, last = self._acting_states(obs)
-        dist = self.action_dist.proba_distribution(action_logits=logits)
-        actions = dist.get_actions(deterministic=deterministic)
-        return actions, self._value(last), dist.log_prob(actions)
+        log_probs = torch.log_softmax(logits, -1)
+        actions = log_probs.argmax(-1) if deterministic else sample_categorical(log_probs.exp())
+        return actions, self._value(last), log_probs.gather(-1, actions[:, None]).squeeze(-1)
 
     def evaluate_actions(self, obs: dict[str, torch.Tensor], actions: torch.Tensor):
+        # The categorical distribution's log-probability and entropy, from one log-softmax (the distribution
+        # object would normalise the logits, then take their softmax again for the entropy).
         logits, last = self._last_hidden(obs)
-        dist = self.action_dist.proba_distribution(action_logits=logits)
-        return self._value(last), dist.log_prob(actions), dist.entropy()
+        log_probs = torch.log_softmax(logits, -1)
+        chosen = log_probs.gather(-1, actions.long().reshape(-1, 1)).squeeze(-1)
+        entropy = -(log_probs.clamp(min=torch.finfo(log_probs.dtype).min) * log_probs.exp()).sum(-1)
+        return self._value(last), chosen, entropy
 
     def get_distribution(self, obs: dict[str, torch.Tensor]):
         logits, _ = self._distribution_states(obs)
