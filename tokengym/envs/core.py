@@ -172,6 +172,18 @@ class TokenEnv(gym.Env):
         with each of them, besides the reward); ``None`` when the task names none."""
         return None
 
+    def _lay_out(self, sample: Sample) -> None:
+        """Start a completion after ``sample``'s prompt: the context becomes ``[prompt | pad]`` (multi-turn tasks
+        call it again for each turn)."""
+        n = len(sample.prompt_ids)
+        self._ids.fill(self.codec.pad_id)
+        self._mask.fill(0)
+        self._ids[:n] = sample.prompt_ids
+        self._mask[:n] = 1
+        self._start = self._pos = n
+        self._end = n + self.max_new_tokens
+        self._sample_ = sample
+
     # --------------------------------------------------------------------------------------- gym interface
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -195,13 +207,7 @@ class TokenEnv(gym.Env):
                 f"{type(self).__name__}._sample returned a prompt of {n} tokens; it must have 1 to "
                 f"max_prompt_len={self.max_prompt_len} (fit it with tokengym.envs.core.fit_prompt)"
             )
-        self._ids.fill(self.codec.pad_id)
-        self._mask.fill(0)
-        self._ids[:n] = ids
-        self._mask[:n] = 1
-        self._start = self._pos = n
-        self._end = n + self.max_new_tokens
-        self._sample_ = sample
+        self._lay_out(sample)
         self._status = "running"
         self._last_text = None
         return self._obs(), {"prompt": sample.prompt}

@@ -509,17 +509,6 @@ class DialogueEnv(TokenEnv):
             self._lay_out(self._turn_sample())
         return totals[0], terminated, info
 
-    def _lay_out(self, sample: Sample) -> None:
-        """Start the agent's next turn after ``sample``'s prompt: the context becomes ``[prompt | pad]``."""
-        n = len(sample.prompt_ids)
-        self._ids.fill(self.codec.pad_id)
-        self._mask.fill(0)
-        self._ids[:n] = sample.prompt_ids
-        self._mask[:n] = 1
-        self._start = self._pos = n
-        self._end = n + self.max_new_tokens
-        self._sample_ = sample
-
     @property
     def history(self) -> list[str]:
         """The current conversation, user first (multi-turn mode; the prompt's turns in single-reply mode)."""

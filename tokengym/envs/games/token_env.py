@@ -82,17 +82,6 @@ class TextGameTokenEnv(TokenEnv):
         ids = self.tokens.text_ids(text, self.max_prompt_len, self._suffix)
         return Sample(prompt=f"{text}{COMMAND_PROMPT}", prompt_ids=ids.tolist())
 
-    def _lay_out(self, sample: Sample) -> None:
-        """Start a new command after ``sample``'s prompt: the context becomes ``[prompt | pad]``."""
-        n = len(sample.prompt_ids)
-        self._ids.fill(self.codec.pad_id)
-        self._mask.fill(0)
-        self._ids[:n] = sample.prompt_ids
-        self._mask[:n] = 1
-        self._start = self._pos = n
-        self._end = n + self.max_new_tokens
-        self._sample_ = sample
-
     # ----------------------------------------------------------------------------------------- task hooks
 
     def _sample(self, options: Mapping[str, Any]) -> Sample:
