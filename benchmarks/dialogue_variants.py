@@ -52,8 +52,9 @@ class TimeBudget(BaseCallback):
         return time.perf_counter() < self.deadline
 
 
-def held_out_return(model: str, env_id: str, episodes: int, sample_seed: int) -> float:
+def held_out_return(model: str, env_id: str, episodes: int, sample_seed: int, temperature: float) -> float:
     loaded = load_policy(model, env_id, {"split": "test"})
+    loaded.policy.temperature = temperature  # zero-shot and trained sample alike
     seeds = range(EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + episodes)
     report = evaluate_policy_text(loaded.policy, env_id, seeds, sample_seed=sample_seed, env_kwargs=loaded.env_kwargs)
     return report.mean
@@ -71,6 +72,7 @@ def main() -> None:
     parser.add_argument("--group-size", type=int, default=4)
     parser.add_argument("--lr", type=float, default=3e-5)
     parser.add_argument("--kl-coef", type=float, default=0.05)
+    parser.add_argument("--temperature", type=float, default=0.7, help="sampling temperature (PPO and evaluation)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -80,7 +82,7 @@ def main() -> None:
         for env_id in args.envs:
             runs = rows[env_id] = {"zero-shot": [], "trained": [], "steps": [], "minutes": []}
             for seed in args.seeds:
-                runs["zero-shot"].append(held_out_return("tiny", env_id, args.eval_episodes, sample_seed=seed))
+                runs["zero-shot"].append(held_out_return("tiny", env_id, args.eval_episodes, seed, args.temperature))
                 start = time.perf_counter()
                 result = train(
                     TrainConfig(
@@ -95,6 +97,7 @@ def main() -> None:
                         learning_rate=args.lr,
                         group_size=args.group_size,
                         kl_coef=args.kl_coef,
+                        temperature=args.temperature,
                         out_dir=str(Path(tmp) / f"{env_id}-{seed}"),
                         progress_bar=False,
                         tensorboard=False,
@@ -105,7 +108,7 @@ def main() -> None:
                 runs["minutes"].append((time.perf_counter() - start) / 60)
                 runs["steps"].append(result.num_timesteps)
                 runs["trained"].append(
-                    held_out_return(str(result.checkpoint), env_id, args.eval_episodes, sample_seed=seed)
+                    held_out_return(str(result.checkpoint), env_id, args.eval_episodes, seed, args.temperature)
                 )
                 print(
                     f"{env_id} seed {seed}: zero-shot {runs['zero-shot'][-1]:.3f}, trained {runs['trained'][-1]:.3f} "
@@ -115,7 +118,8 @@ def main() -> None:
 
     print(
         f"\nPPO from 'tiny', {args.minutes:g} min wall clock per run (group size {args.group_size}, lr {args.lr:g}, "
-        f"KL {args.kl_coef:g}); held-out: test split, {args.eval_episodes} episodes; seeds {args.seeds}"
+        f"KL {args.kl_coef:g}, temperature {args.temperature:g}); held-out: test split, {args.eval_episodes} "
+        f"episodes; seeds {args.seeds}"
     )
     print("| env | zero-shot return | trained return | trained - zero-shot | token steps |")
     print("|---|---|---|---|---|")
