@@ -75,6 +75,9 @@ def test_list_shows_the_algorithms():
     for name in ALGORITHMS:
         assert f"  {name} " in out
     assert tuple(ALGORITHMS) == ALGORITHM_NAMES
+    # Each env's own default reward, not its base class's.
+    support = out[out.index("DialogueSupport-v0") :].splitlines()[1]
+    assert "task_success" in support and "relevance_lexical" not in support
 
 
 # ----------------------------------------------------------------------------------------------- train

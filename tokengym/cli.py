@@ -53,7 +53,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             f"  {env_id:<22} obs Dict({space})  action Discrete({env.action_space.n})  "
             f"max_episode_steps {ENVIRONMENTS[env_id][1]}"
         )
-        reward = getattr(u, "default_reward", None)
+        reward = getattr(u, "reward_spec", None)
         print(f"  {'':<22} reward: {reward or 'defined by the task (see its docstring)'}")
         env.close()
     print("Rewards:")

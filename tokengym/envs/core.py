@@ -113,6 +113,8 @@ class TokenEnv(gym.Env):
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, not {render_mode!r}")
         self.codec: TokenCodec = load_tokenizer(tokenizer)
         spec = self.default_reward if reward is None else reward
+        self.reward_spec: Any = spec
+        """The reward as given (a spec string, a reward or ``None`` for a task-defined reward)."""
         self.reward_fn: CompositeReward | None = None if spec is None else make_reward(spec)
         self.max_prompt_len = int(max_prompt_len)
         self.max_new_tokens = int(max_new_tokens)
