@@ -2,7 +2,13 @@
 
 PPO, A2C and TRPO take :class:`LMActorCriticPolicy`; sb3-contrib's MaskablePPO takes
 :class:`MaskableLMActorCriticPolicy` (with :class:`NLPOMaskCallback` for NLPO's top-p masks); DQN takes
-:class:`LMDQNPolicy`, best through :class:`TextDQN`.
+:class:`LMDQNPolicy`, best through :class:`TextDQN`. Group baselines (RLOO/GRPO-style) come from the episode buffers
+with ``rollout_buffer_kwargs={"baseline": "group"}`` and :class:`~tokengym.envs.wrappers.RepeatTask`.
+
+Command-level text games (``<Game>Cmd-v0``) have their own baselines in :mod:`tokengym.agents.textgame`:
+LSTM-DQN (:class:`CommandDQN` with :class:`CommandDQNPolicy`), BOW-DQN (:class:`BOWDQNPolicy`) and command-level
+MaskablePPO (:class:`CommandActorCriticPolicy`); :class:`RandomCommandAgent` and :func:`evaluate_win_rate` are in
+:mod:`tokengym.agents.textgame_eval`.
 
 Example:
     >>> import gymnasium as gym, tokengym
