@@ -418,3 +418,18 @@ def test_without_textworld_the_rest_works_and_making_a_textworld_env_names_the_e
     assert out.returncode == 0, out.stderr
     assert "pip install 'tokengym[textworld]'" in out.stdout
     assert not list(tmp_path.iterdir()), "nothing is generated without textworld"
+
+
+@needs_textworld
+def test_history_repeats_the_last_commands_in_the_status_line():
+    plain, remembering = TWSimple(**POOL), TWSimple(history=2, **POOL)
+    for game in (plain, remembering):
+        game.reset(seed=0)
+        for command in game.walkthrough[:3]:
+            game.step(command)
+    sent = remembering.walkthrough[:3]
+    assert f"Your last commands: {sent[1]}, {sent[2]}." in remembering.text().status
+    assert "Your last commands" not in plain.text().status
+    assert plain.text().description == remembering.text().description
+    with pytest.raises(ValueError, match="history must be a non-negative integer"):
+        TWSimple(history=-1, **POOL)

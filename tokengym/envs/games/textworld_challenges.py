@@ -34,7 +34,9 @@ _COMMON_OPTIONS = (
     "evaluation plays unseen games); ``pool_size`` ({pool}: games in the pool, generated on first use and cached);\n"
     "``intermediate_reward`` (0: weight of TextWorld's intermediate reward); ``normalise_score`` (True);\n"
     "``command_limit`` ({limit}: most commands offered at command level); ``cache_dir`` (None: the user cache,\n"
-    "``$TOKENGYM_CACHE_DIR/textworld`` or ``$XDG_CACHE_HOME/tokengym/textworld``)"
+    "``$TOKENGYM_CACHE_DIR/textworld`` or ``$XDG_CACHE_HOME/tokengym/textworld``); ``history`` (0: how many of the\n"
+    "last commands sent to the game the status line repeats, as ``Your last commands: go south, go east.``; the\n"
+    "observation is otherwise the current scene only, so a memoryless agent cannot tell how far along a route it is)"
 )
 _REWARDS = (
     "``score`` the change of TextWorld's score at each command, divided by the game's maximum score (so a won\n"
@@ -165,6 +167,7 @@ class TWSimple(TextWorldGame):
         normalise_score: bool = True,
         command_limit: int | None = None,
         cache_dir: str | os.PathLike | None = None,
+        history: int = 0,
         rewards: str = "dense",
         goal: str = "detailed",
         textworld_split: bool = False,
@@ -183,6 +186,7 @@ class TWSimple(TextWorldGame):
             normalise_score=normalise_score,
             command_limit=command_limit,
             cache_dir=cache_dir,
+            history=history,
         )
 
     def _settings(self) -> dict[str, Any]:
@@ -229,6 +233,7 @@ class TWCooking(TextWorldGame):
         normalise_score: bool = True,
         command_limit: int | None = None,
         cache_dir: str | os.PathLike | None = None,
+        history: int = 0,
         recipe: int = 1,
         take: int = 1,
         go: int = 1,
@@ -257,6 +262,7 @@ class TWCooking(TextWorldGame):
             normalise_score=normalise_score,
             command_limit=command_limit,
             cache_dir=cache_dir,
+            history=history,
         )
 
     def _settings(self) -> dict[str, Any]:

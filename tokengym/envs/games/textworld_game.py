@@ -89,6 +89,7 @@ class TextWorldGame(TextGame):
         "normalise_score",
         "command_limit",
         "cache_dir",
+        "history",
     )
     OPTIONS: ClassVar[tuple[str, ...]] = COMMON_OPTIONS
 
@@ -103,8 +104,12 @@ class TextWorldGame(TextGame):
         normalise_score: bool = True,
         command_limit: int | None = None,
         cache_dir: str | os.PathLike | None = None,
+        history: int = 0,
     ) -> None:
         super().__init__(level, max_turns, invalid_penalty)
+        if isinstance(history, bool) or not isinstance(history, (int, np.integer)) or history < 0:
+            raise ValueError(f"history must be a non-negative integer (commands to repeat), not {history!r}")
+        self.history = int(history)
         import_textworld()  # fail now, naming the extra, rather than at the first reset
         if split not in SPLITS:
             raise ValueError(f"split must be one of {tuple(SPLITS)}, not {split!r}")
@@ -246,7 +251,11 @@ class TextWorldGame(TextGame):
 
     def _status(self) -> str:
         inventory = self._cleaned(self._raw_inventory).replace("\n", " ")
-        return f"Score: {self.tw_score} of {self.max_score}. {inventory}".strip()
+        status = f"Score: {self.tw_score} of {self.max_score}. {inventory}".strip()
+        sent = self._episode[2] if self._episode is not None else []
+        if self.history and sent:
+            status = f"{status} Your last commands: {', '.join(sent[-self.history :])}."
+        return status
 
     def _description(self) -> str:
         return self._cleaned(self._raw_description)
