@@ -19,7 +19,6 @@ Each game plays a pool of games generated with TextWorld from the seeds of its s
 
 from __future__ import annotations
 
-import os
 from typing import Any, ClassVar
 
 import numpy as np
@@ -160,34 +159,18 @@ class TWSimple(TextWorldGame):
         self,
         level: int = 1,
         max_turns: int | None = None,
-        invalid_penalty: float = 0.05,
-        split: str = "train",
-        pool_size: int | None = None,
-        intermediate_reward: float = 0.0,
-        normalise_score: bool = True,
-        command_limit: int | None = None,
-        cache_dir: str | os.PathLike | None = None,
-        history: int = 0,
+        *,
         rewards: str = "dense",
         goal: str = "detailed",
         textworld_split: bool = False,
+        **common: Any,
     ) -> None:
         check_choice("rewards", rewards, ("dense", "balanced", "sparse"))
         check_choice("goal", goal, ("detailed", "brief", "none"))
         check_choice("textworld_split", textworld_split, (False, True))
         self.rewards, self.goal, self.textworld_split = rewards, goal, textworld_split
-        super().__init__(
-            level=level,
-            max_turns=max_turns,
-            invalid_penalty=invalid_penalty,
-            split=split,
-            pool_size=pool_size,
-            intermediate_reward=intermediate_reward,
-            normalise_score=normalise_score,
-            command_limit=command_limit,
-            cache_dir=cache_dir,
-            history=history,
-        )
+        # The options every challenge takes (split, pool_size, history...): TextWorldGame's, checked there.
+        super().__init__(level, max_turns, **common)
 
     def _settings(self) -> dict[str, Any]:
         return {"rewards": self.rewards, "goal": self.goal, "test": self.textworld_split and self.split == "test"}
@@ -226,14 +209,7 @@ class TWCooking(TextWorldGame):
         self,
         level: int = 1,
         max_turns: int | None = None,
-        invalid_penalty: float = 0.05,
-        split: str = "train",
-        pool_size: int | None = None,
-        intermediate_reward: float = 0.0,
-        normalise_score: bool = True,
-        command_limit: int | None = None,
-        cache_dir: str | os.PathLike | None = None,
-        history: int = 0,
+        *,
         recipe: int = 1,
         take: int = 1,
         go: int = 1,
@@ -242,6 +218,7 @@ class TWCooking(TextWorldGame):
         cut: bool = False,
         drop: bool = False,
         textworld_split: bool = False,
+        **common: Any,
     ) -> None:
         check_count("recipe", recipe, 5)
         if isinstance(take, bool) or not isinstance(take, (int, np.integer)) or not 0 <= take <= recipe:
@@ -252,18 +229,8 @@ class TWCooking(TextWorldGame):
         check_choice("textworld_split", textworld_split, (False, True))
         self.skills = {"recipe": recipe, "take": take, "go": go, "open": open, "cook": cook, "cut": cut, "drop": drop}
         self.textworld_split = textworld_split
-        super().__init__(
-            level=level,
-            max_turns=max_turns,
-            invalid_penalty=invalid_penalty,
-            split=split,
-            pool_size=pool_size,
-            intermediate_reward=intermediate_reward,
-            normalise_score=normalise_score,
-            command_limit=command_limit,
-            cache_dir=cache_dir,
-            history=history,
-        )
+        # The options every challenge takes (split, pool_size, history...): TextWorldGame's, checked there.
+        super().__init__(level, max_turns, **common)
 
     def _settings(self) -> dict[str, Any]:
         split = self.split if self.textworld_split else None
