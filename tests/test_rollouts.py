@@ -14,7 +14,7 @@ from tokengym.agents.buffers import EpisodeDictRolloutBuffer, episode_order, gro
 from tokengym.agents.incremental import IncrementalDecoder
 from tokengym.agents.lm import load_lm
 from tokengym.agents.policy import LMActorCriticPolicy, last_token_states, prefix_representatives, sample_categorical
-from tokengym.envs import RepeatTask
+from tokengym.envs import RepeatTask, TextActionWrapper
 
 
 def _states(lm, ids, lengths):
@@ -292,3 +292,19 @@ def test_group_baseline_replaces_the_critic_for_grouped_episodes(micro_lm):
             rollout_buffer_kwargs={"baseline": "prompt"},
             **kwargs,
         )
+
+
+def test_repeat_task_replays_a_game_from_its_start():
+    """A game's prompt changes turn by turn; repeating the task starts the same game over, not its last turn."""
+    from tokengym.agents.textgame_eval import SeedPool
+
+    env = RepeatTask(SeedPool(gym.make("TextNav-v0", level=2)), times=2)
+    first = env.reset(seed=3)[1]["prompt"]
+    writer = TextActionWrapper(env)
+    command = env.unwrapped.admissible_commands[0]
+    assert writer.step(command)[4]["prompt"] == first
+    assert env.unwrapped.current_sample.prompt != first  # the next turn's text
+    assert env.reset()[1]["prompt"] == first  # the same game from its start
+    assert env.reset()[1]["prompt"] != first  # a group of two: the next game is a new one
+    with pytest.raises(RuntimeError, match="no game to repeat"):
+        gym.make("TextNav-v0").reset(options={"repeat_task": True})

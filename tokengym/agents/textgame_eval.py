@@ -166,7 +166,9 @@ class SeedPool(gym.Wrapper):
     """Every reset starts the game of a seed drawn from ``seeds``: train on one range, test on another.
 
     The games have no split of their own (a seed fixes a game), so training envs draw from :data:`TRAIN_SEEDS`
-    and evaluation uses :data:`TEST_SEEDS` (:func:`held_out_seeds`). ``reset(seed=s)`` reseeds the draw.
+    and evaluation uses :data:`TEST_SEEDS` (:func:`held_out_seeds`). ``reset(seed=s)`` reseeds the draw;
+    ``reset(options={"repeat_task": True})`` (from :class:`~tokengym.envs.wrappers.RepeatTask` wrapped around
+    this one) replays the current game instead of drawing one.
 
     Args:
         env: the environment.
@@ -181,6 +183,8 @@ class SeedPool(gym.Wrapper):
         self._draw = np.random.default_rng()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        if seed is None and (options or {}).get("repeat_task"):
+            return self.env.reset(options=options)  # the same game again (RepeatTask outside this wrapper)
         if seed is not None:
             self._draw = np.random.default_rng(seed)
         game_seed = self.seeds[int(self._draw.integers(len(self.seeds)))]

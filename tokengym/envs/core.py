@@ -146,6 +146,13 @@ class TokenEnv(gym.Env):
         """Draw the next task instance with ``self.np_random`` (``options`` come from ``reset``)."""
         raise NotImplementedError
 
+    def _repeat_sample(self) -> Sample:
+        """The current task instance again, for ``reset(options={"repeat_task": True})``: by default the last
+        sample served. Tasks whose sample changes during an episode (games) start their instance over instead."""
+        if self._sample_ is None:
+            raise RuntimeError("reset(options={'repeat_task': True}) has no task to repeat; reset once without it")
+        return self._sample_
+
     def _end_of_completion(self, completion: str, ended_by_eos: bool) -> tuple[float, bool, dict[str, Any]]:
         """Score a finished completion; returns ``(reward, terminated, info)``.
 
@@ -192,14 +199,13 @@ class TokenEnv(gym.Env):
         """Start an episode on a new task instance, drawn with the env's seeded generator.
 
         ``options={"repeat_task": True}`` serves the current instance again instead of drawing one (the same
-        prompt and references; :class:`~tokengym.envs.wrappers.RepeatTask` uses it for group baselines).
+        prompt and references; a game starts over; :class:`~tokengym.envs.wrappers.RepeatTask` uses it for group
+        baselines).
         """
         super().reset(seed=seed)
         options = options or {}
         if options.get("repeat_task"):
-            if self._sample_ is None:
-                raise RuntimeError("reset(options={'repeat_task': True}) has no task to repeat; reset once without it")
-            sample = self._sample_
+            sample = self._repeat_sample()
         else:
             sample = self._sample(options)
         ids = sample.prompt_ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -75,6 +76,7 @@ class TextGameTokenEnv(TokenEnv):
             raise ValueError(f"max_prompt_len={self.max_prompt_len} leaves no room for game text; use at least 16")
         self._node: CommandTrie | None = None
         self._command_ended = False
+        self._game_rng: np.random.Generator | None = None
 
     # ---------------------------------------------------------------------------------------------- layout
 
@@ -85,7 +87,14 @@ class TextGameTokenEnv(TokenEnv):
     # ----------------------------------------------------------------------------------------- task hooks
 
     def _sample(self, options: Mapping[str, Any]) -> Sample:
+        self._game_rng = copy.deepcopy(self.np_random)  # the draw of this game, for repeat_task
         return self._prompt(self.game.reset(rng=self.np_random))
+
+    def _repeat_sample(self) -> Sample:
+        # The same game from its start: the game is drawn again from a copy of the generator as it was.
+        if self._game_rng is None:
+            raise RuntimeError("reset(options={'repeat_task': True}) has no game to repeat; reset once without it")
+        return self._prompt(self.game.reset(rng=copy.deepcopy(self._game_rng)))
 
     def _end_of_completion(self, completion: str, ended_by_eos: bool) -> tuple[float, bool, dict[str, Any]]:
         result: StepResult = self.game.step(completion)
