@@ -1,19 +1,30 @@
-"""Win rate on unseen games of the command-level baselines (LSTM-DQN, BOW-DQN, command-level PPO) vs random play.
+"""Win rate on unseen games of the text-game agents vs random play: command-level LSTM-DQN, BOW-DQN and PPO, and
+token-level MaskablePPO with the embedded language model "tiny" writing each command under the game's masks.
 
-For each env, each learning agent trains from scratch on each seed for a fixed budget of env steps, on games
-drawn from the training seeds (``tokengym.agents.textgame.TRAIN_SEEDS``); it is then scored greedily on the same
-``--episodes`` held-out games (``TEST_SEEDS``: no training game's seed). The random agent plays the same games,
-once per seed. The table gives the win rate's mean and standard deviation over seeds, its range, the mean return
+For each env, each learning agent trains from scratch on each seed for a fixed budget of steps, on games drawn
+from the training seeds (``tokengym.agents.textgame_eval.TRAIN_SEEDS``; a TextWorld game plays its ``train``
+split's pool); it is then scored greedily on the same held-out games (``TEST_SEEDS``: no training game's seed;
+TextWorld: a pool of ``--episodes`` games of the ``test`` split). The random agent plays the same games, once
+per seed. The table gives the win rate's mean and standard deviation over seeds, its range, the mean return
 and turns, and the training time.
 
-An env is an id, optionally followed by its ``gym.make`` arguments as JSON: ``'TextNavCmd-v0{"level": 2}'``.
-The default is TextNav's smallest game (level 1: 4 rooms, no doors) with 5 turns: under the registered 50 turns
-a random walk wins every game; with 5 it wins about 45%, while walking toward the goal room named in the exits
-and never straight back wins all. ``--test-kwargs`` adds arguments to the evaluation envs only (merged one level
-deep), for games with a split of their own: TextWorld's take ``'{"game_kwargs": {"split": "test"}}'``.
+An env is a command-level id, optionally followed by its ``gym.make`` arguments as JSON:
+``'TextNavCmd-v0{"level": 2}'``; the language model plays the same game at token level (the id without
+``Cmd``), with the same arguments. The defaults:
+
+- TextNav's smallest game (level 1: 4 rooms, no doors) with 5 turns: under the registered 50 turns a random
+  walk wins every game; with 5 it wins about 45%, while walking toward the goal room named in the exits and
+  never straight back wins all.
+- TextWorld's coin collector at level 5 (a route of five rooms; run with the ``textworld`` extra) with 10 turns,
+  a training pool of 1,000 generated games (generated on the first run, about 15 minutes, then cached) and the
+  last command in the status line (``history=1``): the rooms on the route have an exit back and one onward,
+  and nothing in the room says which is which.
+
+``--test-kwargs`` adds arguments to the evaluation envs only (merged one level deep). ``--lm-steps 0`` leaves
+the language model out (it is the slow part: about 100 token steps/s on one core).
 
     python benchmarks/textgame_winrate.py [--env ID{JSON} ...] [--seeds 0 1 2] [--dqn-steps 6000]
-        [--ppo-steps 12000] [--episodes 500] [--test-kwargs JSON]
+        [--ppo-steps 12000] [--lm-steps 32768] [--episodes 500] [--lm-episodes 200] [--test-kwargs JSON]
 """
 
 from __future__ import annotations
@@ -35,9 +46,14 @@ from tokengym.agents.textgame_eval import (
     held_out_seeds,
     make_agent,
     make_train_env,
+    unseen_games_kwargs,
 )
 
-DEFAULT_ENVS = ('TextNavCmd-v0{"level": 1, "max_turns": 5}',)
+DEFAULT_ENVS = (
+    'TextNavCmd-v0{"level": 1, "max_turns": 5}',
+    'TWCoinCollectorCmd-v0{"level": 5, "max_turns": 10, "game_kwargs": {"pool_size": 1000, "history": 1}}',
+)
+LM_GROUP = 4  # plays of each game in a row for the language model's group baseline
 
 
 @dataclass
@@ -52,16 +68,20 @@ class Config:
     """Env steps of training for LSTM-DQN and BOW-DQN."""
     ppo_steps: int = 12_000
     """Env steps of training for command-level PPO."""
+    lm_steps: int = 32_768
+    """Token steps of training for the language model (0: leave it out)."""
     episodes: int = 500
-    """Held-out games each agent is scored on (the same games for every agent)."""
+    """Held-out games each command-level agent is scored on (the same games for every agent)."""
+    lm_episodes: int = 200
+    """Held-out games the language model is scored on (the first ``lm_episodes`` of the others)."""
     test_kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra ``gym.make`` arguments for the evaluation envs only."""
 
     def __post_init__(self) -> None:
         if not self.envs or not self.seeds:
             raise ValueError("give at least one env and one seed")
-        if min(self.dqn_steps, self.ppo_steps, self.episodes) < 1:
-            raise ValueError("dqn_steps, ppo_steps and episodes must be positive")
+        if min(self.dqn_steps, self.ppo_steps, self.episodes, self.lm_episodes) < 1 or self.lm_steps < 0:
+            raise ValueError("dqn_steps, ppo_steps, episodes and lm_episodes must be positive, lm_steps >= 0")
 
 
 def parse_env(spec: str) -> tuple[str, dict[str, Any]]:
@@ -84,38 +104,58 @@ def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def token_level_id(env_id: str) -> str:
+    """The token-level twin of a command-level id: ``TextNavCmd-v0`` -> ``TextNav-v0``."""
+    name, _, version = env_id.rpartition("-")
+    if not name.endswith("Cmd"):
+        raise ValueError(f"{env_id} is not a command-level id (<Game>Cmd-v0)")
+    return f"{name.removesuffix('Cmd')}-{version}"
+
+
+def train_and_score(
+    kind: str, env_id: str, env_kwargs: dict[str, Any], test_kwargs: dict[str, Any], seeds: range, steps: int, seed: int
+) -> tuple[Any, float]:
+    group = LM_GROUP if kind == "lm_maskable_ppo" else 1
+    model = make_agent(kind, make_train_env(env_id, env_kwargs, seed=seed, group_size=group), seed=seed)
+    start = time.perf_counter()
+    model.learn(steps)
+    seconds = time.perf_counter() - start
+    return evaluate_win_rate(model, env_id, seeds, env_kwargs=test_kwargs), seconds
+
+
 def run_env(cfg: Config, spec: str) -> list[dict[str, Any]]:
     env_id, env_kwargs = parse_env(spec)
-    test_kwargs = merge(env_kwargs, cfg.test_kwargs)
+    test_kwargs = merge(unseen_games_kwargs(env_id, env_kwargs, games=cfg.episodes), cfg.test_kwargs)
     seeds = held_out_seeds(cfg.episodes)
     rows = []
     random_runs = [evaluate_win_rate(RandomCommandAgent(s), env_id, seeds, env_kwargs=test_kwargs) for s in cfg.seeds]
     rows.append({"agent": "random", "steps": 0, "runs": random_runs, "seconds": [0.0] * len(cfg.seeds)})
-    for kind in AGENT_KINDS:
-        steps = cfg.ppo_steps if kind == "ppo" else cfg.dqn_steps
+    plans = [(kind, env_id, cfg.ppo_steps if kind == "ppo" else cfg.dqn_steps, seeds) for kind in AGENT_KINDS]
+    if cfg.lm_steps:
+        plans.append(("lm_maskable_ppo", token_level_id(env_id), cfg.lm_steps, held_out_seeds(cfg.lm_episodes)))
+    for kind, train_id, steps, games in plans:
         runs, seconds = [], []
         for seed in cfg.seeds:
-            model = make_agent(kind, make_train_env(env_id, env_kwargs, seed=seed), seed=seed)
-            start = time.perf_counter()
-            model.learn(steps)
-            seconds.append(time.perf_counter() - start)
-            runs.append(evaluate_win_rate(model, env_id, seeds, env_kwargs=test_kwargs))
-            print(f"  {kind} seed {seed}: win rate {runs[-1].win_rate:.3f} ({seconds[-1]:.0f} s)", flush=True)
+            report, took = train_and_score(kind, train_id, env_kwargs, test_kwargs, games, steps, seed)
+            runs.append(report)
+            seconds.append(took)
+            print(f"  {kind} seed {seed}: win rate {report.win_rate:.3f} ({took:.0f} s)", flush=True)
         rows.append({"agent": kind, "steps": steps, "runs": runs, "seconds": seconds})
     return rows
 
 
 def print_table(spec: str, cfg: Config, rows: list[dict[str, Any]]) -> None:
     print(f"\n{spec}: win rate on {cfg.episodes} unseen games, {len(cfg.seeds)} seeds (mean ± std over seeds)")
-    print(f"| {'agent':<9} | {'steps':>6} | {'win rate':<13} | {'min..max':<12} | return | turns | train s |")
-    print(f"|{'-' * 11}|{'-' * 8}|{'-' * 15}|{'-' * 14}|--------|-------|---------|")
+    print("(lm_maskable_ppo: token level, on the first", cfg.lm_episodes, "of those games; steps are token steps)")
+    print(f"| {'agent':<15} | {'steps':>6} | {'win rate':<13} | {'min..max':<12} | return | turns | train s |")
+    print(f"|{'-' * 17}|{'-' * 8}|{'-' * 15}|{'-' * 14}|--------|-------|---------|")
     for row in rows:
         wins = np.array([r.win_rate for r in row["runs"]])
         returns = np.mean([r.mean_return for r in row["runs"]])
         turns = np.mean([r.mean_turns for r in row["runs"]])
         steps = row["steps"] or "-"
         print(
-            f"| {row['agent']:<9} | {steps:>6} | {wins.mean():.3f} ± {wins.std():.3f} | "
+            f"| {row['agent']:<15} | {steps:>6} | {wins.mean():.3f} ± {wins.std():.3f} | "
             f"{wins.min():.3f}..{wins.max():.3f} | {returns:6.3f} | {turns:5.2f} | {np.mean(row['seconds']):7.1f} |"
         )
 
@@ -126,7 +166,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--dqn-steps", type=int, default=6_000)
     parser.add_argument("--ppo-steps", type=int, default=12_000)
+    parser.add_argument("--lm-steps", type=int, default=32_768)
     parser.add_argument("--episodes", type=int, default=500)
+    parser.add_argument("--lm-episodes", type=int, default=200)
     parser.add_argument("--test-kwargs", type=json.loads, default={})
     args = parser.parse_args()
     cfg = Config(
@@ -134,7 +176,9 @@ def main() -> None:
         seeds=args.seeds,
         dqn_steps=args.dqn_steps,
         ppo_steps=args.ppo_steps,
+        lm_steps=args.lm_steps,
         episodes=args.episodes,
+        lm_episodes=args.lm_episodes,
         test_kwargs=args.test_kwargs,
     )
     torch.set_num_threads(1)

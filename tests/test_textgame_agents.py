@@ -25,6 +25,7 @@ from tokengym.agents.textgame_eval import (
     held_out_seeds,
     make_agent,
     make_train_env,
+    unseen_games_kwargs,
 )
 
 # TextNav level 1 is the smallest game (4 rooms, no doors). Its registered 50 turns let a random walk win
@@ -78,7 +79,7 @@ def test_a_token_level_env_gets_an_error_naming_the_missing_keys():
         make_agent("lstm_dqn", env)
     with pytest.raises(ValueError, match="no command_ids, command_mask"):
         make_agent("ppo", env)
-    with pytest.raises(ValueError, match="no command_ids, command_mask"):
+    with pytest.raises(ValueError, match="no command_mask"):  # token-level games are scored, but not by this agent
         evaluate_win_rate(RandomCommandAgent(0), env, [0])
     with pytest.raises(ValueError, match="no command_mask"):
         RandomCommandAgent(0).predict(env.reset(seed=0)[0])
@@ -226,6 +227,34 @@ def test_seed_pool_trains_on_train_seeds_and_repeats_under_a_seed():
     reports = [evaluate_win_rate(RandomCommandAgent(0), "TextNavCmd-v0", held_out_seeds(20), env_kwargs=SMALL)]
     reports.append(evaluate_win_rate(RandomCommandAgent(0), "TextNavCmd-v0", held_out_seeds(20), env_kwargs=SMALL))
     assert reports[0].as_dict()["episodes"] == 20 and reports[0] == reports[1]
+
+
+def test_the_language_model_agent_plays_token_level_games_in_groups_and_is_scored_in_commands(micro_lm):
+    venv = make_train_env("TextNav-v0", SMALL, seed=0, n_envs=2, group_size=2)
+    model = make_agent(
+        "lm_maskable_ppo",
+        venv,
+        seed=0,
+        hyperparameters={"n_steps": 48, "batch_size": 48, "policy_kwargs": {"model_name": micro_lm}},
+    )
+    model.learn(96)  # two rollouts: games served twice each, judged against each other
+    assert 0.0 < model.rollout_buffer.grouped_fraction <= 1.0
+    report = evaluate_win_rate(model, "TextNav-v0", held_out_seeds(5), env_kwargs=SMALL)
+    assert all(1 <= turns <= SMALL["max_turns"] for turns in report.turns)  # commands, not tokens
+    with pytest.raises(ValueError, match="token-level game"):
+        make_agent("lm_maskable_ppo", "TextNavCmd-v0")
+    with pytest.raises(ValueError, match="group_size is for token-level games"):
+        make_train_env("TextNavCmd-v0", SMALL, group_size=2)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        make_agent("lm_dqn", venv)
+
+
+def test_unseen_games_of_textworld_come_from_its_test_split():
+    assert unseen_games_kwargs("TextNavCmd-v0", SMALL) == SMALL
+    kwargs = unseen_games_kwargs("TWCoinCollectorCmd-v0", {"level": 5, "game_kwargs": {"history": 1}})
+    assert kwargs == {"level": 5, "game_kwargs": {"history": 1, "split": "test"}}
+    kwargs = unseen_games_kwargs("TWCoinCollectorCmd-v0", {"game_kwargs": {"pool_size": 1000}}, games=200)
+    assert kwargs == {"game_kwargs": {"pool_size": 200, "split": "test"}}
 
 
 # ------------------------------------------------------------------------------------------------ learning

@@ -25,6 +25,8 @@ from tokengym.agents.textgame import (
     check_command_spaces,
     command_slot_mask,
 )
+from tokengym.envs import RepeatTask, textworld_ids
+from tokengym.envs.games.token_env import TextGameTokenEnv
 
 TRAIN_SEEDS = range(0, 1_000_000)
 """Game seeds that training draws from (see :class:`SeedPool`)."""
@@ -120,19 +122,22 @@ def evaluate_win_rate(
     deterministic: bool = True,
     env_kwargs: Mapping[str, Any] | None = None,
 ) -> WinRateReport:
-    """Play one episode per seed and report wins (``info["won"]``), returns and turns.
+    """Play one episode per seed and report wins (``info["won"]``), returns and turns (commands played).
 
     Args:
         agent: anything with SB3's ``predict``: :class:`RandomCommandAgent`, a :class:`CommandDQN`, a
             ``MaskablePPO`` model or a policy. The env's ``action_masks()`` are passed when ``predict`` takes them.
-        env: a command-level env id or instance.
+        env: a text game's id or instance, command level (``<Game>Cmd-v0``) or token level (``<Game>-v0``, for
+            language-model agents; a turn is then a whole command, however many tokens it took).
         seeds: reset seeds, one game each (:func:`held_out_seeds` for unseen games).
         deterministic: greedy actions (default) or the agent's sampling.
         env_kwargs: ``gym.make`` arguments when ``env`` is an id.
     """
     if isinstance(env, str):
         env = gym.make(env, **dict(env_kwargs or {}))
-    check_command_spaces(env.observation_space, env.action_space)
+    token_level = isinstance(env.unwrapped, TextGameTokenEnv)
+    if not token_level:
+        check_command_spaces(env.observation_space, env.action_space)
     takes_masks = "action_masks" in inspect.signature(agent.predict).parameters
     wins, returns, turns = [], [], []
     for seed in seeds:
@@ -145,7 +150,9 @@ def evaluate_win_rate(
             else:
                 action, _ = agent.predict(obs, deterministic=deterministic)
             obs, reward, terminated, truncated, info = env.step(int(action))
-            total, steps, done = total + float(reward), steps + 1, terminated or truncated
+            # A turn is a command: one step at command level, the step that ends a command at token level.
+            played = not token_level or "command" in info
+            total, steps, done = total + float(reward), steps + played, terminated or truncated
         if "won" not in info:
             raise ValueError(f"evaluate_win_rate needs info['won'] from the env's steps; {env.spec or env} gives none")
         wins.append(bool(info["won"]))
@@ -194,6 +201,9 @@ class SeedPool(gym.Wrapper):
 # ------------------------------------------------------------------------------------------------ presets
 
 AGENT_KINDS = ("lstm_dqn", "bow_dqn", "ppo")
+"""Command-level agents (:func:`make_agent`)."""
+LM_AGENT_KINDS = ("lm_maskable_ppo",)
+"""Token-level agents: a language model writing commands (:func:`make_agent`)."""
 
 _DQN_PRESET: dict[str, Any] = {
     "learning_rate": 1e-3,
@@ -215,20 +225,68 @@ _PPO_PRESET: dict[str, Any] = {
     "gamma": 0.9,
     "ent_coef": 0.01,
 }
+_LM_PRESET: dict[str, Any] = {
+    "learning_rate": 3e-5,
+    "n_steps": 128,
+    "batch_size": 64,
+    "n_epochs": 2,
+    "gamma": 1.0,
+    "gae_lambda": 1.0,
+    "rollout_buffer_kwargs": {"baseline": "group"},
+}
+_LM_POLICY = {"model_name": "tiny", "temperature": 2.0}
 _ENCODER = {"embedding_dim": 32, "hidden_dim": 64}
 
 
 def make_train_env(
-    env_id: str, env_kwargs: Mapping[str, Any] | None = None, seed: int | None = None, n_envs: int = 4
+    env_id: str,
+    env_kwargs: Mapping[str, Any] | None = None,
+    seed: int | None = None,
+    n_envs: int = 4,
+    group_size: int = 1,
 ) -> DummyVecEnv:
-    """``n_envs`` copies of ``env_id`` in a ``DummyVecEnv``, each drawing its games from :data:`TRAIN_SEEDS`."""
-    venv = DummyVecEnv(
-        [lambda: SeedPool(gym.make(env_id, **dict(env_kwargs or {})), TRAIN_SEEDS) for _ in range(n_envs)]
-    )
-    check_command_spaces(venv.observation_space, venv.action_space)
+    """``n_envs`` copies of ``env_id`` in a ``DummyVecEnv``, each drawing its games from :data:`TRAIN_SEEDS`.
+
+    ``env_id`` is a command-level game (``<Game>Cmd-v0``) or, for the language-model agent, a token-level one
+    (``<Game>-v0``). ``group_size > 1`` (token level only) plays each game that many times in a row
+    (:class:`~tokengym.envs.wrappers.RepeatTask`), so that each play is judged against the others of its game.
+    """
+    if type(group_size) is not int or group_size < 1:
+        raise ValueError(f"group_size must be a positive int, not {group_size!r}")
+
+    def make() -> gym.Env:
+        env: gym.Env = SeedPool(gym.make(env_id, **dict(env_kwargs or {})), TRAIN_SEEDS)
+        if group_size == 1:
+            return env
+        if not isinstance(env.unwrapped, TextGameTokenEnv):
+            env.close()
+            raise ValueError(f"group_size is for token-level games; {env_id} is not one (its <Game>-v0 is)")
+        return RepeatTask(env, group_size)
+
+    venv = DummyVecEnv([make for _ in range(n_envs)])
+    if not isinstance(venv.envs[0].unwrapped, TextGameTokenEnv):
+        check_command_spaces(venv.observation_space, venv.action_space)
     if seed is not None:
         venv.seed(seed)
     return venv
+
+
+def unseen_games_kwargs(
+    env_id: str, env_kwargs: Mapping[str, Any] | None = None, games: int | None = None
+) -> dict[str, Any]:
+    """``gym.make`` arguments for evaluation on games no training saw.
+
+    The pure-Python games need nothing more (:func:`held_out_seeds` gives unseen seeds). TextWorld games play a
+    pool of generated games per split, so their evaluation plays the ``test`` split's pool, of ``games`` games
+    when given (else the training pool's size).
+    """
+    kwargs = dict(env_kwargs or {})
+    if env_id in textworld_ids():
+        game_kwargs = {**dict(kwargs.get("game_kwargs") or {}), "split": "test"}
+        if games is not None:
+            game_kwargs["pool_size"] = games
+        kwargs["game_kwargs"] = game_kwargs
+    return kwargs
 
 
 def make_agent(
@@ -242,21 +300,43 @@ def make_agent(
     """An untrained agent with the presets used by the tests and ``benchmarks/textgame_winrate.py``.
 
     Args:
-        kind: ``"lstm_dqn"`` (:class:`CommandDQN` + :class:`CommandDQNPolicy`), ``"bow_dqn"``
-            (:class:`BOWDQNPolicy`) or ``"ppo"`` (``MaskablePPO`` + :class:`CommandActorCriticPolicy`).
+        kind: command level (:data:`AGENT_KINDS`): ``"lstm_dqn"`` (:class:`CommandDQN` +
+            :class:`CommandDQNPolicy`), ``"bow_dqn"`` (:class:`BOWDQNPolicy`) or ``"ppo"`` (``MaskablePPO`` +
+            :class:`CommandActorCriticPolicy`); token level (:data:`LM_AGENT_KINDS`): ``"lm_maskable_ppo"``,
+            ``MaskablePPO`` with the embedded language model "tiny" as its policy
+            (:class:`~tokengym.agents.maskable.MaskableLMActorCriticPolicy`), writing each command token by
+            token under the game's trie masks.
         env: the training env (see :func:`make_train_env`) or an id.
         seed: the algorithm's seed.
         hyperparameters: overrides of the preset's algorithm arguments (``policy_kwargs`` included).
-        device: torch device; these models are small and fastest on a CPU.
+        device: torch device; the command-level models are small and fastest on a CPU.
         verbose: SB3 verbosity.
 
     Presets: embedding 32, LSTM 64, scorer MLP [64]; DQN lr 1e-3, buffer 20k, warm-up 200, batch 32,
     gamma 0.9, one update per vectorised step (every 4 env steps with :func:`make_train_env`'s 4 envs), target
     sync every 250 steps, epsilon 1 -> 0.05 over 40% of training; PPO lr 3e-3, 128 steps per env per rollout,
-    batch 64, 4 epochs, gamma 0.9, entropy 0.01.
+    batch 64, 4 epochs, gamma 0.9, entropy 0.01. The language model: lr 3e-5, 128 token steps per env per
+    rollout, batch 64, 2 epochs, no discount, sampling temperature 2 (the embedded model is nearly certain of
+    one direction in a room; a hotter policy tries the others) and the group baseline, which judges each play
+    of a game against the other plays of the same game when the env serves games in groups
+    (``make_train_env(..., group_size=4)``), the critic's value otherwise.
     """
-    if kind not in AGENT_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(AGENT_KINDS)}, not {kind!r}")
+    if kind not in AGENT_KINDS + LM_AGENT_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(AGENT_KINDS + LM_AGENT_KINDS)}, not {kind!r}")
+    if kind in LM_AGENT_KINDS:
+        from tokengym.agents.buffers import EpisodeMaskableDictRolloutBuffer
+        from tokengym.agents.maskable import MaskableLMActorCriticPolicy
+
+        probe = gym.make(env) if isinstance(env, str) else env
+        unwrapped = probe.envs[0].unwrapped if isinstance(probe, DummyVecEnv) else probe.unwrapped
+        if not isinstance(unwrapped, TextGameTokenEnv):
+            raise ValueError(f"{kind} writes commands token by token: give it a token-level game (<Game>-v0)")
+        preset = {**_LM_PRESET, "policy_kwargs": dict(_LM_POLICY)}
+        preset.update(hyperparameters or {})
+        args = {"seed": seed, "device": device, "verbose": verbose, **preset}
+        return MaskablePPO(
+            MaskableLMActorCriticPolicy, probe, rollout_buffer_class=EpisodeMaskableDictRolloutBuffer, **args
+        )
     preset = dict(_PPO_PRESET if kind == "ppo" else _DQN_PRESET)
     preset["policy_kwargs"] = {"features_extractor_kwargs": dict(_ENCODER)}
     preset.update(hyperparameters or {})

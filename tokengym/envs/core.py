@@ -204,10 +204,7 @@ class TokenEnv(gym.Env):
         """
         super().reset(seed=seed)
         options = options or {}
-        if options.get("repeat_task"):
-            sample = self._repeat_sample()
-        else:
-            sample = self._sample(options)
+        sample = self._repeat_sample() if options.get("repeat_task") else self._sample(options)
         ids = sample.prompt_ids
         n = len(ids)
         if not 0 < n <= self.max_prompt_len:
