@@ -21,10 +21,10 @@ An env is a command-level id, optionally followed by its ``gym.make`` arguments 
   and nothing in the room says which is which.
 
 ``--test-kwargs`` adds arguments to the evaluation envs only (merged one level deep). ``--lm-steps 0`` leaves
-the language model out (it is the slow part: about 100 token steps/s on one core).
+the language model out (it is the slow part: about 85 token steps/s on one core on TextNav).
 
     python benchmarks/textgame_winrate.py [--env ID{JSON} ...] [--seeds 0 1 2] [--dqn-steps 6000]
-        [--ppo-steps 12000] [--lm-steps 32768] [--episodes 500] [--lm-episodes 200] [--test-kwargs JSON]
+        [--ppo-steps 12000] [--lm-steps 49152] [--episodes 500] [--lm-episodes 200] [--test-kwargs JSON]
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ DEFAULT_ENVS = (
     'TWCoinCollectorCmd-v0{"level": 5, "max_turns": 10, "game_kwargs": {"pool_size": 1000, "history": 1}}',
 )
 LM_GROUP = 4  # plays of each game in a row for the language model's group baseline
+LM_ENVS = 8  # its parallel games (each rollout: 8 x 128 token steps)
 
 
 @dataclass
@@ -68,7 +69,7 @@ class Config:
     """Env steps of training for LSTM-DQN and BOW-DQN."""
     ppo_steps: int = 12_000
     """Env steps of training for command-level PPO."""
-    lm_steps: int = 32_768
+    lm_steps: int = 49_152
     """Token steps of training for the language model (0: leave it out)."""
     episodes: int = 500
     """Held-out games each command-level agent is scored on (the same games for every agent)."""
@@ -115,8 +116,9 @@ def token_level_id(env_id: str) -> str:
 def train_and_score(
     kind: str, env_id: str, env_kwargs: dict[str, Any], test_kwargs: dict[str, Any], seeds: range, steps: int, seed: int
 ) -> tuple[Any, float]:
-    group = LM_GROUP if kind == "lm_maskable_ppo" else 1
-    model = make_agent(kind, make_train_env(env_id, env_kwargs, seed=seed, group_size=group), seed=seed)
+    lm = kind == "lm_maskable_ppo"
+    venv = make_train_env(env_id, env_kwargs, seed=seed, n_envs=LM_ENVS if lm else 4, group_size=LM_GROUP if lm else 1)
+    model = make_agent(kind, venv, seed=seed)
     start = time.perf_counter()
     model.learn(steps)
     seconds = time.perf_counter() - start
@@ -166,7 +168,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--dqn-steps", type=int, default=6_000)
     parser.add_argument("--ppo-steps", type=int, default=12_000)
-    parser.add_argument("--lm-steps", type=int, default=32_768)
+    parser.add_argument("--lm-steps", type=int, default=49_152)
     parser.add_argument("--episodes", type=int, default=500)
     parser.add_argument("--lm-episodes", type=int, default=200)
     parser.add_argument("--test-kwargs", type=json.loads, default={})

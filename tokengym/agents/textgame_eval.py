@@ -1,8 +1,17 @@
-"""The random agent, win-rate evaluation on unseen games, seed pools and presets for the command-level agents
-of :mod:`tokengym.agents.textgame`.
+"""The random agent, win-rate evaluation on unseen games, seed pools and presets for the text-game agents: the
+command-level agents of :mod:`tokengym.agents.textgame` and a language model that writes commands token by token
+(MaskablePPO with the embedded model under the game's trie masks).
 
 The pure-Python games have no split of their own: a seed fixes a game. :class:`SeedPool` makes training play
 games seeded from :data:`TRAIN_SEEDS`, and :func:`held_out_seeds` takes evaluation games from :data:`TEST_SEEDS`.
+TextWorld games play a pool per split; :func:`unseen_games_kwargs` points evaluation at the test split's.
+
+Example (token level):
+    >>> env = make_train_env("TextNav-v0", {"level": 1, "max_turns": 5}, seed=0, group_size=4)  # doctest: +SKIP
+    >>> model = make_agent("lm_maskable_ppo", env, seed=0)                                     # doctest: +SKIP
+    >>> model.learn(32_768)                                                                     # doctest: +SKIP
+    >>> evaluate_win_rate(model, "TextNav-v0", held_out_seeds(200),
+    ...                   env_kwargs={"level": 1, "max_turns": 5}).win_rate                    # doctest: +SKIP
 """
 
 from __future__ import annotations
