@@ -11,7 +11,8 @@ For each variant (``Dialogue-v0``: one reply; ``DialogueChat-v0``, ``DialoguePer
 Both are scored on the same held-out episodes: the ``test`` split with reset seeds ``100000..100000+N-1`` (the
 user simulators and their openings are drawn from those seeds; the training envs are seeded from 0), sampled at
 the policy's temperature with a fixed sampling seed per training seed. The table gives the mean episode return
-over seeds and, after ±, the spread (standard deviation) of the per-seed means.
+over seeds and, after ±, the spread (standard deviation) of the per-seed means; each run also prints how each
+reward component's mean moved, zero-shot -> trained, largest change first.
 
     python benchmarks/dialogue_variants.py [--minutes 3] [--seeds 0 1 2] [--envs DialogueSupport-v0 ...]
 
@@ -30,7 +31,7 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
 import tokengym  # noqa: F401  (registers the environments)
-from tokengym.agents.evaluate import evaluate_policy_text
+from tokengym.agents.evaluate import EvalReport, evaluate_policy_text
 from tokengym.agents.train import TrainConfig, load_policy, train
 
 VARIANTS = ("Dialogue-v0", "DialogueChat-v0", "DialoguePersona-v0", "DialogueSupport-v0")
@@ -52,12 +53,22 @@ class TimeBudget(BaseCallback):
         return time.perf_counter() < self.deadline
 
 
-def held_out_return(model: str, env_id: str, episodes: int, sample_seed: int, temperature: float) -> float:
+def held_out_report(model: str, env_id: str, episodes: int, sample_seed: int, temperature: float) -> EvalReport:
     loaded = load_policy(model, env_id, {"split": "test"})
     loaded.policy.temperature = temperature  # zero-shot and trained sample alike
     seeds = range(EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + episodes)
-    report = evaluate_policy_text(loaded.policy, env_id, seeds, sample_seed=sample_seed, env_kwargs=loaded.env_kwargs)
-    return report.mean
+    return evaluate_policy_text(loaded.policy, env_id, seeds, sample_seed=sample_seed, env_kwargs=loaded.env_kwargs)
+
+
+def component_changes(before: EvalReport, after: EvalReport) -> str:
+    """``name before -> after`` for each reward component (mean per episode), largest change first."""
+    names = sorted(set(before.components) | set(after.components))
+    deltas = {n: after.components.get(n, 0.0) - before.components.get(n, 0.0) for n in names}
+    parts = [
+        f"{n} {before.components.get(n, 0.0):.3f} -> {after.components.get(n, 0.0):.3f}"
+        for n in sorted(names, key=lambda n: -abs(deltas[n]))
+    ]
+    return "; ".join(parts)
 
 
 def main() -> None:
@@ -82,7 +93,8 @@ def main() -> None:
         for env_id in args.envs:
             runs = rows[env_id] = {"zero-shot": [], "trained": [], "steps": [], "minutes": []}
             for seed in args.seeds:
-                runs["zero-shot"].append(held_out_return("tiny", env_id, args.eval_episodes, seed, args.temperature))
+                zero_shot = held_out_report("tiny", env_id, args.eval_episodes, seed, args.temperature)
+                runs["zero-shot"].append(zero_shot.mean)
                 start = time.perf_counter()
                 result = train(
                     TrainConfig(
@@ -107,14 +119,14 @@ def main() -> None:
                 )
                 runs["minutes"].append((time.perf_counter() - start) / 60)
                 runs["steps"].append(result.num_timesteps)
-                runs["trained"].append(
-                    held_out_return(str(result.checkpoint), env_id, args.eval_episodes, seed, args.temperature)
-                )
+                trained = held_out_report(str(result.checkpoint), env_id, args.eval_episodes, seed, args.temperature)
+                runs["trained"].append(trained.mean)
                 print(
                     f"{env_id} seed {seed}: zero-shot {runs['zero-shot'][-1]:.3f}, trained {runs['trained'][-1]:.3f} "
                     f"({result.num_timesteps} token steps, {runs['minutes'][-1]:.1f} min)",
                     flush=True,
                 )
+                print(f"  components: {component_changes(zero_shot, trained)}", flush=True)
 
     print(
         f"\nPPO from 'tiny', {args.minutes:g} min wall clock per run (group size {args.group_size}, lr {args.lr:g}, "
