@@ -144,7 +144,7 @@ def evaluate_win_rate(
     """
     if isinstance(env, str):
         env = gym.make(env, **dict(env_kwargs or {}))
-    token_level = isinstance(env.unwrapped, TextGameTokenEnv)
+    token_level = _token_level(env)
     if not token_level:
         check_command_spaces(env.observation_space, env.action_space)
     takes_masks = "action_masks" in inspect.signature(agent.predict).parameters
@@ -168,6 +168,12 @@ def evaluate_win_rate(
         returns.append(total)
         turns.append(steps)
     return WinRateReport(wins, returns, turns)
+
+
+def _token_level(env: gym.Env | DummyVecEnv) -> bool:
+    """Whether ``env`` (or a ``DummyVecEnv``'s first env) is a token-level text game (``<Game>-v0``)."""
+    first = env.envs[0] if isinstance(env, DummyVecEnv) else env
+    return isinstance(first.unwrapped, TextGameTokenEnv)
 
 
 def _has_masks(env: gym.Env) -> bool:
@@ -267,13 +273,13 @@ def make_train_env(
         env: gym.Env = SeedPool(gym.make(env_id, **dict(env_kwargs or {})), TRAIN_SEEDS)
         if group_size == 1:
             return env
-        if not isinstance(env.unwrapped, TextGameTokenEnv):
+        if not _token_level(env):
             env.close()
             raise ValueError(f"group_size is for token-level games; {env_id} is not one (its <Game>-v0 is)")
         return RepeatTask(env, group_size)
 
     venv = DummyVecEnv([make for _ in range(n_envs)])
-    if not isinstance(venv.envs[0].unwrapped, TextGameTokenEnv):
+    if not _token_level(venv):
         check_command_spaces(venv.observation_space, venv.action_space)
     if seed is not None:
         venv.seed(seed)
@@ -337,8 +343,7 @@ def make_agent(
         from tokengym.agents.maskable import MaskableLMActorCriticPolicy
 
         probe = gym.make(env) if isinstance(env, str) else env
-        unwrapped = probe.envs[0].unwrapped if isinstance(probe, DummyVecEnv) else probe.unwrapped
-        if not isinstance(unwrapped, TextGameTokenEnv):
+        if not _token_level(probe):
             raise ValueError(f"{kind} writes commands token by token: give it a token-level game (<Game>-v0)")
         preset = {**_LM_PRESET, "policy_kwargs": dict(_LM_POLICY)}
         preset.update(hyperparameters or {})

@@ -370,15 +370,18 @@ class DialogueEnv(TokenEnv):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start an episode (see :meth:`TokenEnv.reset`); in multi-turn mode ``repeat_task`` replays the same
         user from the same opening (for group baselines)."""
-        if self.multi_turn and (options or {}).get("repeat_task") and self._opening is not None:
-            user, opening = self._opening
-            self.users = copy.deepcopy(user)
-            self._begin(opening)
-            self._sample_ = self._turn_sample()
         obs, info = super().reset(seed=seed, options=options)
         if self.multi_turn:
             info.update(user=self.users.name, turn=1)
         return obs, info
+
+    def _repeat_sample(self) -> Sample:
+        if not self.multi_turn or self._opening is None:
+            return super()._repeat_sample()
+        user, opening = self._opening  # the same user, as it was, from the same opening
+        self.users = copy.deepcopy(user)
+        self._begin(opening)
+        return self._turn_sample()
 
     def _start_conversation(self, options: Mapping[str, Any]) -> Sample:
         if "index" in options:
