@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 import torch
@@ -110,13 +111,20 @@ def prefix_representatives(ids: torch.Tensor, lengths: torch.Tensor) -> tuple[to
 _HASH_MODULI = (2_147_483_629, 2_147_483_587)  # primes below 2**31: every product and sum stays inside int64
 
 
+@functools.lru_cache(maxsize=16)
+def _hash_weights(width: int) -> tuple[torch.Tensor, ...]:
+    """Fixed random position weights, one row per modulus (drawn once per width; the global generator is left
+    alone)."""
+    generator = torch.Generator().manual_seed(0)
+    return tuple(torch.randint(1, modulus, (width,), generator=generator) for modulus in _HASH_MODULI)
+
+
 def _prefix_hashes(ids: torch.Tensor) -> torch.Tensor:
     """``(B, W + 1)`` int64: column ``n`` hashes each row's first ``n`` tokens (two position-weighted sums)."""
     ids = ids.long()
-    generator = torch.Generator().manual_seed(0)  # fixed weights, and the global generator is left alone
     combined = torch.zeros(ids.shape[0], ids.shape[1] + 1, dtype=torch.long, device=ids.device)
-    for modulus in _HASH_MODULI:
-        weights = torch.randint(1, modulus, (ids.shape[1],), generator=generator).to(ids.device)
+    for modulus, weights in zip(_HASH_MODULI, _hash_weights(ids.shape[1]), strict=True):
+        weights = weights.to(ids.device)
         terms = (ids.remainder(modulus) * weights).remainder(modulus)
         sums = torch.zeros_like(combined)
         sums[:, 1:] = terms.cumsum(-1).remainder(modulus)
