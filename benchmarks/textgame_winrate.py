@@ -148,7 +148,8 @@ def run_env(cfg: Config, spec: str) -> list[dict[str, Any]]:
 
 def print_table(spec: str, cfg: Config, rows: list[dict[str, Any]]) -> None:
     print(f"\n{spec}: win rate on {cfg.episodes} unseen games, {len(cfg.seeds)} seeds (mean ± std over seeds)")
-    print("(lm_maskable_ppo: token level, on the first", cfg.lm_episodes, "of those games; steps are token steps)")
+    if cfg.lm_steps:
+        print(f"(lm_maskable_ppo: token level, on the first {cfg.lm_episodes} of those games; steps are token steps)")
     print(f"| {'agent':<15} | {'steps':>6} | {'win rate':<13} | {'min..max':<12} | return | turns | train s |")
     print(f"|{'-' * 17}|{'-' * 8}|{'-' * 15}|{'-' * 14}|--------|-------|---------|")
     for row in rows:
