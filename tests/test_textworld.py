@@ -433,3 +433,15 @@ def test_history_repeats_the_last_commands_in_the_status_line():
     assert plain.text().description == remembering.text().description
     with pytest.raises(ValueError, match="history must be a non-negative integer"):
         TWSimple(history=-1, **POOL)
+
+
+@needs_textworld
+def test_objective_false_leaves_the_goal_line_out():
+    shown, hidden = TWSimple(**POOL), TWSimple(objective=False, **POOL)
+    for game in (shown, hidden):
+        game.reset(seed=0)
+    assert shown.text().goal and str(shown.text()).startswith("Goal: ")
+    assert hidden.text().goal == "" and "Goal:" not in str(hidden.text())
+    assert str(hidden.text()) == str(shown.text()).split("\n", 1)[1]  # the rest is the same
+    with pytest.raises(ValueError, match="objective must be True or False"):
+        TWSimple(objective=1, **POOL)

@@ -48,7 +48,7 @@ class GameText(NamedTuple):
     """What the player reads after each command; ``lines()`` is the documented layout (blank parts dropped).
 
     Attributes:
-        goal: the objective, shown on the first line as ``Goal: ...``.
+        goal: the objective, shown on the first line as ``Goal: ...`` (no line where it is empty).
         feedback: the response to the last command (the introduction after a reset).
         status: turns left and short state (inventory, coins, hints), one line.
         description: the current scene: a room, the candidates and answers so far, the board; oldest
@@ -61,7 +61,7 @@ class GameText(NamedTuple):
     description: str
 
     def lines(self) -> list[str]:
-        parts = [f"Goal: {self.goal}", self.feedback, self.status, *self.description.split("\n")]
+        parts = [f"Goal: {self.goal}" if self.goal else "", self.feedback, self.status, *self.description.split("\n")]
         return [p for p in parts if p]
 
     def __str__(self) -> str:

@@ -35,7 +35,9 @@ _COMMON_OPTIONS = (
     "``command_limit`` ({limit}: most commands offered at command level); ``cache_dir`` (None: the user cache,\n"
     "``$TOKENGYM_CACHE_DIR/textworld`` or ``$XDG_CACHE_HOME/tokengym/textworld``); ``history`` (0: how many of the\n"
     "last commands sent to the game the status line repeats, as ``Your last commands: go south, go east.``; the\n"
-    "observation is otherwise the current scene only, so a memoryless agent cannot tell how far along a route it is)"
+    "observation is otherwise the current scene only, so a memoryless agent cannot tell how far along a route it is);\n"
+    "``objective`` (True: the ``Goal:`` line shows TextWorld's objective; False leaves the line out, which makes\n"
+    "the prompt shorter where the objective is long; the coin collector's spells out the whole route)"
 )
 _REWARDS = (
     "``score`` the change of TextWorld's score at each command, divided by the game's maximum score (so a won\n"

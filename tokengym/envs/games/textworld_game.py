@@ -6,7 +6,7 @@ inventory, objective, score, maximum score, won, lost, and the intermediate rewa
 follows the :class:`TextGame` protocol, so the token-level and command-level environments play it unchanged;
 ``textworld_challenges`` defines one game and two environments per TextWorld challenge.
 
-The player reads the documented layout of every game: ``Goal: <objective>``, TextWorld's answer to the last
+The player reads the documented layout of every game: ``Goal: <objective>`` (unless ``objective=False``), TextWorld's answer to the last
 command (without the interpreter's prompt, status bar and end-of-game banner; a room description it repeats
 becomes the room's name), ``Turns left: N. Score: s of m. <inventory>``, then the room's description.
 
@@ -90,6 +90,7 @@ class TextWorldGame(TextGame):
         "command_limit",
         "cache_dir",
         "history",
+        "objective",
     )
     OPTIONS: ClassVar[tuple[str, ...]] = COMMON_OPTIONS
 
@@ -105,11 +106,15 @@ class TextWorldGame(TextGame):
         command_limit: int | None = None,
         cache_dir: str | os.PathLike | None = None,
         history: int = 0,
+        objective: bool = True,
     ) -> None:
         super().__init__(level, max_turns, invalid_penalty)
         if isinstance(history, bool) or not isinstance(history, (int, np.integer)) or history < 0:
             raise ValueError(f"history must be a non-negative integer (commands to repeat), not {history!r}")
         self.history = int(history)
+        if not isinstance(objective, bool):
+            raise ValueError(f"objective must be True or False, not {objective!r}")
+        self.show_objective = objective
         import_textworld()  # fail now, naming the extra, rather than at the first reset
         if split not in SPLITS:
             raise ValueError(f"split must be one of {tuple(SPLITS)}, not {split!r}")
@@ -247,7 +252,7 @@ class TextWorldGame(TextGame):
         return super()._reject(key, known)
 
     def _goal(self) -> str:
-        return self._objective
+        return self._objective if self.show_objective else ""
 
     def _status(self) -> str:
         inventory = self._cleaned(self._raw_inventory).replace("\n", " ")
