@@ -10,7 +10,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
 from tokengym.agents import policy as policy_module
-from tokengym.agents.buffers import EpisodeDictRolloutBuffer, episode_order, group_advantages
+from tokengym.agents.buffers import EpisodeDictRolloutBuffer, episode_order, group_advantages, turn_starts
 from tokengym.agents.incremental import IncrementalDecoder
 from tokengym.agents.lm import load_lm
 from tokengym.agents.policy import LMActorCriticPolicy, last_token_states, prefix_representatives, sample_categorical
@@ -243,6 +243,60 @@ def test_group_advantages_by_hand():
     # Discounting: the return-to-go of a step, less the others' whole returns.
     adv, _ = group_advantages(rewards, starts, np.array([False, True]), lambda t, e: names[(t, e)], 0.5)
     assert adv[0, 0] == pytest.approx(0.5 - (0.0 + 0.5) / 2)
+
+
+def test_group_advantages_judge_each_turn_against_the_same_turn_of_the_others():
+    # One prompt, three conversations rewarded at each turn's end. Env 0: turns of 2 + 2 steps (rewards 1, 1);
+    # env 1: 1 + 2 steps (rewards 0, 2); env 2: one turn of 2 steps (reward 0.5), then the user left.
+    rewards = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.5], [0.0, 0.0, 0.0], [1.0, 2.0, 0.0]], dtype=np.float32)
+    starts = np.zeros((4, 3), dtype=np.float32)
+    starts[0] = 1
+    starts[2, 2] = 1  # env 2's next episode (another prompt) runs past the buffer
+    turns = np.zeros((4, 3), dtype=bool)
+    turns[[0, 2], 0] = turns[[0, 1], 1] = turns[[0, 2], 2] = True
+    names = {(0, 0): b"A", (0, 1): b"A", (0, 2): b"A", (2, 2): b"B"}
+    dones = np.array([True, True, False])
+    adv, grouped = group_advantages(rewards, starts, dones, lambda t, e: names[(t, e)], 1.0, turns)
+    # Turn 1 against the others' whole returns: env 0: 2 - (2 + 0.5) / 2; env 1: 2 - (2 + 0.5) / 2 at its
+    # first step; env 2: 0.5 - (2 + 2) / 2.
+    assert adv[0:2, 0] == pytest.approx([0.75, 0.75])
+    assert adv[0, 1] == pytest.approx(0.75)
+    assert adv[0:2, 2] == pytest.approx([-1.5, -1.5])
+    # Turn 2 against the return-to-go from the second turn of those that had one: env 0: 1 - 2; env 1: 2 - 1.
+    assert adv[2:4, 0] == pytest.approx([-1.0, -1.0])
+    assert adv[1:3, 1] == pytest.approx([1.0, 1.0])
+    assert grouped[:, :2].all() and grouped[:2, 2].all() and not grouped[2:, 2].any()
+    # Without turns, every step is judged against the others' whole returns.
+    adv, _ = group_advantages(rewards, starts, dones, lambda t, e: names[(t, e)], 1.0)
+    assert adv[2:4, 0] == pytest.approx([1.0 - 1.25, 1.0 - 1.25])
+
+
+def test_turn_starts_find_the_turns_of_a_conversation():
+    env = gym.make("DialogueChat-v0")
+    rng = np.random.default_rng(0)
+    obs, _ = env.reset(seed=0)
+    eos = env.unwrapped.codec.eos_id
+    rows, actions, episode_starts, expected = [], [], [], []
+    begins = new_episode = True
+    for _ in range(120):
+        rows.append(obs)
+        episode_starts.append(new_episode)
+        expected.append(begins)
+        action = eos if rng.random() < 0.15 else int(rng.integers(env.action_space.n))
+        actions.append(action)
+        obs, _, terminated, truncated, info = env.step(action)
+        new_episode = terminated or truncated
+        begins = "completion" in info  # the turn ended: the next step starts a new one
+        if new_episode:
+            obs, _ = env.reset()
+    observations = {k: np.stack([o[k] for o in rows])[:, None] for k in rows[0]}
+    starts = np.array(episode_starts, dtype=np.float32)[:, None]
+    found = turn_starts(observations, np.array(actions)[:, None, None], starts)
+    assert found[:, 0].tolist() == expected
+    assert sum(expected) > sum(episode_starts) + 5  # several turns per conversation
+    # Observations that are not a token layout: one turn per episode.
+    plain = turn_starts({"obs": np.zeros((120, 1, 3))}, np.array(actions)[:, None], starts)
+    assert plain[:, 0].tolist() == [True] + [bool(x) for x in episode_starts[1:]]
 
 
 def test_repeat_task_serves_each_prompt_in_groups():

@@ -77,18 +77,26 @@ def group_advantages(
     dones: np.ndarray,
     obs_key: Callable[[int, int], bytes],
     gamma: float,
+    turn_starts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Advantages against the other episodes that began from the same observation (leave-one-out mean).
+    """Advantages against the other episodes that began from the same observation (leave-one-out means).
 
     Episodes are read from the buffer's layout: ``(n_steps, n_envs)`` ``rewards`` and ``episode_starts``, and
     ``dones`` of the step after the last (``(n_envs,)``). Only episodes that start and end inside the buffer
     take part; a group needs two of them or more. For episode ``i`` of a group, the advantage of its step
-    ``t`` is its discounted return-to-go ``G_t`` less the mean of the other members' whole returns ``G_0``: a
-    baseline that does not depend on episode ``i``'s actions, so the estimate stays unbiased.
+    ``t`` in its turn ``k`` is its discounted return-to-go ``G_t`` less the mean, over the other members that
+    reached a turn ``k``, of their return-to-go from the start of that turn. Without ``turn_starts`` an episode
+    is one turn, and the baseline is the others' whole returns ``G_0``. Either way the baseline does not depend
+    on episode ``i``'s actions, so the estimate stays unbiased; per turn, it also does not charge a late turn
+    with the rewards the others earned in earlier ones (in a conversation rewarded at every turn, the whole
+    returns would make every later turn's advantage strongly negative). Steps of a turn that no other member
+    reached keep the caller's estimate.
 
     Args:
         obs_key: ``obs_key(t, e)`` identifies the observation at step ``t`` of env ``e`` (asked only where an
             episode starts).
+        turn_starts: ``(n_steps, n_envs)`` flags of the steps that begin a turn (see :func:`turn_starts`);
+            episode starts always begin one.
 
     Returns:
         ``(advantages, grouped)``: advantages in the buffer's layout, and a boolean mask of the steps that got
@@ -97,7 +105,7 @@ def group_advantages(
     n_steps, n_envs = rewards.shape
     advantages = np.zeros((n_steps, n_envs), dtype=np.float32)
     grouped = np.zeros((n_steps, n_envs), dtype=bool)
-    groups: dict[bytes, list[tuple[int, int, int, np.ndarray]]] = {}
+    groups: dict[bytes, list[tuple[int, int, np.ndarray, np.ndarray]]] = {}
     for env in range(n_envs):
         starts = np.flatnonzero(episode_starts[:, env])
         for i, start in enumerate(starts):
@@ -109,31 +117,77 @@ def group_advantages(
             for k in range(end - start - 1, -1, -1):
                 running = float(rewards[start + k, env]) + gamma * running
                 to_go[k] = running
-            groups.setdefault(obs_key(int(start), env), []).append((env, int(start), end, to_go))
+            turns = np.zeros(1, dtype=np.int64) if turn_starts is None else np.flatnonzero(turn_starts[start:end, env])
+            if not len(turns) or turns[0] != 0:
+                turns = np.concatenate([[0], turns])
+            groups.setdefault(obs_key(int(start), env), []).append((env, int(start), to_go, turns))
     for members in groups.values():
         if len(members) < 2:
             continue
-        total = sum(m[3][0] for m in members)
-        for env, start, end, to_go in members:
-            baseline = (total - to_go[0]) / (len(members) - 1)
-            advantages[start:end, env] = to_go - baseline
-            grouped[start:end, env] = True
+        for i, (env, start, to_go, turns) in enumerate(members):
+            bounds = np.append(turns, len(to_go))
+            for k in range(len(turns)):
+                others = [m[2][m[3][k]] for j, m in enumerate(members) if j != i and len(m[3]) > k]
+                if not others:
+                    break  # no other member reached this turn (nor any later one)
+                lo, hi = start + int(bounds[k]), start + int(bounds[k + 1])
+                advantages[lo:hi, env] = to_go[bounds[k] : bounds[k + 1]] - float(np.mean(others))
+                grouped[lo:hi, env] = True
     return advantages, grouped
+
+
+def turn_starts(observations: dict[str, np.ndarray], actions: np.ndarray, episode_starts: np.ndarray) -> np.ndarray:
+    """Flags of the buffer's steps that begin a turn of a multi-turn token-level episode.
+
+    A token environment lays out ``[prompt | completion so far | pad]``: within a turn, each step's context is
+    the last one's with the last action appended. A step whose context is not (the environment laid out a new
+    prompt: the user's answer, the game's response) begins a turn, as does every episode start and the buffer's
+    first step. Observations without ``input_ids`` and ``attention_mask`` make each episode one turn.
+
+    Args:
+        observations: the buffer's ``(n_steps, n_envs, ...)`` observation arrays.
+        actions: ``(n_steps, n_envs, 1)`` or ``(n_steps, n_envs)`` actions.
+        episode_starts: ``(n_steps, n_envs)`` flags.
+    """
+    starts = episode_starts.astype(bool).copy()
+    starts[0] = True
+    ids, mask = observations.get("input_ids"), observations.get("attention_mask")
+    if ids is None or mask is None:
+        return starts
+    lengths = mask.sum(axis=-1).astype(np.int64)  # (n_steps, n_envs)
+    tokens = actions.reshape(actions.shape[0], actions.shape[1]).astype(np.int64)
+    width = ids.shape[-1]
+    for t in range(1, ids.shape[0]):
+        for e in range(ids.shape[1]):
+            if starts[t, e]:
+                continue
+            n = lengths[t - 1, e]
+            continues = (
+                lengths[t, e] == n + 1
+                and n < width
+                and ids[t, e, n] == tokens[t - 1, e]
+                and np.array_equal(ids[t, e, :n], ids[t - 1, e, :n])
+            )
+            starts[t, e] = not continues
+    return starts
 
 
 class _GroupBaseline:
     """``baseline="group"``: advantages from sibling episodes on the same prompt where the buffer holds them.
 
     Serve prompts in groups (:class:`~tokengym.envs.wrappers.RepeatTask`) and pass
-    ``rollout_buffer_kwargs={"baseline": "group"}``. Steps of episodes with no complete sibling in the buffer
-    keep SB3's critic-based (GAE) advantage. The critic's targets (``returns``) are SB3's either way, so the
-    value head still learns and still serves the other steps. ``grouped_fraction`` records the share of steps
-    of the last rollout that used the group baseline.
+    ``rollout_buffer_kwargs={"baseline": "group"}``. In multi-turn episodes each turn is judged against the
+    siblings' same turn (:func:`group_advantages`, :func:`turn_starts`). Steps of episodes with no complete
+    sibling in the buffer, or of a turn no sibling reached, keep SB3's critic-based (GAE) advantage. The
+    critic's targets (``returns``) are SB3's either way, so the value head still learns and still serves the
+    other steps. ``grouped_fraction`` records the share of steps of the last rollout that used the group
+    baseline.
     """
 
     rewards: np.ndarray
     episode_starts: np.ndarray
     observations: dict[str, np.ndarray]
+    actions: np.ndarray
     advantages: np.ndarray
     gamma: float
 
@@ -152,8 +206,9 @@ class _GroupBaseline:
         def obs_key(t: int, e: int) -> bytes:
             return b"".join(self.observations[k][t, e].tobytes() for k in sorted(self.observations))
 
+        turns = turn_starts(self.observations, self.actions, self.episode_starts)
         advantages, grouped = group_advantages(
-            self.rewards, self.episode_starts, np.asarray(dones).reshape(-1), obs_key, self.gamma
+            self.rewards, self.episode_starts, np.asarray(dones).reshape(-1), obs_key, self.gamma, turns
         )
         self.advantages[grouped] = advantages[grouped]
         self.grouped_fraction = float(grouped.mean())
