@@ -24,17 +24,22 @@ in the room says which is which. The README's figures come from::
         --episodes 200
 
 ``--test-kwargs`` adds arguments to the evaluation envs only (merged one level deep). ``--lm-steps 0`` leaves
-the language model out (it is the slow part: about 85 token steps/s on one core on TextNav).
+the language model out (it is the slow part: about 85 token steps/s on one core on TextNav); ``--agents`` picks
+the learning agents to run (random always plays). Each training run uses one thread; ``--jobs N`` runs N of them
+at a time in worker processes (the training times then share the machine; results are the same).
 
     python benchmarks/textgame_winrate.py [--env ID{JSON} ...] [--seeds 0 1 2] [--dqn-steps 6000]
         [--ppo-steps 12000] [--lm-steps 49152] [--episodes 500] [--lm-episodes 200] [--test-kwargs JSON]
+        [--agents lstm_dqn bow_dqn ppo lm_maskable_ppo] [--jobs 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +49,7 @@ import torch
 import tokengym  # noqa: F401  (registers the environments)
 from tokengym.agents.textgame_eval import (
     AGENT_KINDS,
+    LM_AGENT_KINDS,
     RandomCommandAgent,
     evaluate_win_rate,
     held_out_seeds,
@@ -77,10 +83,19 @@ class Config:
     """Held-out games the language model is scored on (the first ``lm_episodes`` of the others)."""
     test_kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra ``gym.make`` arguments for the evaluation envs only."""
+    agents: list[str] = field(default_factory=lambda: list(AGENT_KINDS + LM_AGENT_KINDS))
+    """The learning agents to train and score (the language model also needs ``lm_steps`` > 0)."""
+    jobs: int = 1
+    """Training runs at a time (worker processes, one thread each)."""
 
     def __post_init__(self) -> None:
         if not self.envs or not self.seeds:
             raise ValueError("give at least one env and one seed")
+        unknown = sorted(set(self.agents) - set(AGENT_KINDS + LM_AGENT_KINDS))
+        if unknown:
+            raise ValueError(f"unknown agents {unknown}; choose from {AGENT_KINDS + LM_AGENT_KINDS}")
+        if self.jobs < 1:
+            raise ValueError(f"jobs must be at least 1, not {self.jobs}")
         if min(self.dqn_steps, self.ppo_steps, self.episodes, self.lm_episodes) < 1 or self.lm_steps < 0:
             raise ValueError("dqn_steps, ppo_steps, episodes and lm_episodes must be positive, lm_steps >= 0")
 
@@ -116,6 +131,7 @@ def token_level_id(env_id: str) -> str:
 def train_and_score(
     kind: str, env_id: str, env_kwargs: dict[str, Any], test_kwargs: dict[str, Any], seeds: range, steps: int, seed: int
 ) -> tuple[Any, float]:
+    torch.set_num_threads(1)
     lm = kind == "lm_maskable_ppo"
     venv = make_train_env(env_id, env_kwargs, seed=seed, n_envs=LM_ENVS if lm else 4, group_size=LM_GROUP if lm else 1)
     model = make_agent(kind, venv, seed=seed)
@@ -132,18 +148,53 @@ def run_env(cfg: Config, spec: str) -> list[dict[str, Any]]:
     rows = []
     random_runs = [evaluate_win_rate(RandomCommandAgent(s), env_id, seeds, env_kwargs=test_kwargs) for s in cfg.seeds]
     rows.append({"agent": "random", "steps": 0, "runs": random_runs, "seconds": [0.0] * len(cfg.seeds)})
-    plans = [(kind, env_id, cfg.ppo_steps if kind == "ppo" else cfg.dqn_steps, seeds) for kind in AGENT_KINDS]
-    if cfg.lm_steps:
+    plans = [
+        (kind, env_id, cfg.ppo_steps if kind == "ppo" else cfg.dqn_steps, seeds)
+        for kind in AGENT_KINDS
+        if kind in cfg.agents
+    ]
+    if cfg.lm_steps and "lm_maskable_ppo" in cfg.agents:
         plans.append(("lm_maskable_ppo", token_level_id(env_id), cfg.lm_steps, held_out_seeds(cfg.lm_episodes)))
-    for kind, train_id, steps, games in plans:
-        runs, seconds = [], []
-        for seed in cfg.seeds:
-            report, took = train_and_score(kind, train_id, env_kwargs, test_kwargs, games, steps, seed)
-            runs.append(report)
-            seconds.append(took)
+    jobs = [(plan, seed) for plan in plans for seed in cfg.seeds]
+    with (
+        ProcessPoolExecutor(cfg.jobs, mp_context=multiprocessing.get_context("spawn"))
+        if cfg.jobs > 1
+        else _Inline() as pool
+    ):
+        futures = [
+            pool.submit(train_and_score, kind, train_id, env_kwargs, test_kwargs, games, steps, seed)
+            for (kind, train_id, steps, games), seed in jobs
+        ]
+        results = []
+        for ((kind, *_), seed), future in zip(jobs, futures, strict=True):
+            report, took = future.result()
+            results.append((report, took))
             print(f"  {kind} seed {seed}: win rate {report.win_rate:.3f} ({took:.0f} s)", flush=True)
-        rows.append({"agent": kind, "steps": steps, "runs": runs, "seconds": seconds})
+    for i, (kind, _, steps, _) in enumerate(plans):
+        mine = results[i * len(cfg.seeds) : (i + 1) * len(cfg.seeds)]
+        rows.append({"agent": kind, "steps": steps, "runs": [r for r, _ in mine], "seconds": [t for _, t in mine]})
     return rows
+
+
+class _Inline:
+    """The executor interface in this process (``--jobs 1``): each job runs when its result is asked for."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def submit(self, fn: Any, *args: Any) -> _Deferred:
+        return _Deferred(fn, args)
+
+
+class _Deferred:
+    def __init__(self, fn: Any, args: tuple) -> None:
+        self.fn, self.args = fn, args
+
+    def result(self) -> Any:
+        return self.fn(*self.args)
 
 
 def print_table(spec: str, cfg: Config, rows: list[dict[str, Any]]) -> None:
@@ -173,6 +224,8 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=500)
     parser.add_argument("--lm-episodes", type=int, default=200)
     parser.add_argument("--test-kwargs", type=json.loads, default={})
+    parser.add_argument("--agents", nargs="+", default=list(AGENT_KINDS + LM_AGENT_KINDS))
+    parser.add_argument("--jobs", type=int, default=1, help="training runs at a time, in worker processes")
     args = parser.parse_args()
     cfg = Config(
         envs=args.envs or list(DEFAULT_ENVS),
@@ -183,6 +236,8 @@ def main() -> None:
         episodes=args.episodes,
         lm_episodes=args.lm_episodes,
         test_kwargs=args.test_kwargs,
+        agents=args.agents,
+        jobs=args.jobs,
     )
     torch.set_num_threads(1)
     start = time.perf_counter()
