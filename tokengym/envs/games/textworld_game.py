@@ -6,9 +6,10 @@ inventory, objective, score, maximum score, won, lost, and the intermediate rewa
 follows the :class:`TextGame` protocol, so the token-level and command-level environments play it unchanged;
 ``textworld_challenges`` defines one game and two environments per TextWorld challenge.
 
-The player reads the documented layout of every game: ``Goal: <objective>`` (unless ``objective=False``), TextWorld's answer to the last
-command (without the interpreter's prompt, status bar and end-of-game banner; a room description it repeats
-becomes the room's name), ``Turns left: N. Score: s of m. <inventory>``, then the room's description.
+The player reads the documented layout of every game: ``Goal: <objective>`` (left out with ``objective=False``),
+TextWorld's answer to the last command (without the interpreter's prompt, status bar and end-of-game banner; a
+room description it repeats becomes the room's name), ``Turns left: N. Score: s of m. <inventory>``, then the
+room's description.
 
 ``textworld`` is imported only when a game is made (``pip install 'tokengym[textworld]'``).
 """
