@@ -36,9 +36,11 @@ at a time in worker processes (the training times then share the machine; result
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import multiprocessing
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,45 +158,26 @@ def run_env(cfg: Config, spec: str) -> list[dict[str, Any]]:
     if cfg.lm_steps and "lm_maskable_ppo" in cfg.agents:
         plans.append(("lm_maskable_ppo", token_level_id(env_id), cfg.lm_steps, held_out_seeds(cfg.lm_episodes)))
     jobs = [(plan, seed) for plan in plans for seed in cfg.seeds]
-    with (
-        ProcessPoolExecutor(cfg.jobs, mp_context=multiprocessing.get_context("spawn"))
-        if cfg.jobs > 1
-        else _Inline() as pool
-    ):
-        futures = [
-            pool.submit(train_and_score, kind, train_id, env_kwargs, test_kwargs, games, steps, seed)
-            for (kind, train_id, steps, games), seed in jobs
-        ]
-        results = []
-        for ((kind, *_), seed), future in zip(jobs, futures, strict=True):
-            report, took = future.result()
-            results.append((report, took))
-            print(f"  {kind} seed {seed}: win rate {report.win_rate:.3f} ({took:.0f} s)", flush=True)
+    calls = [
+        (kind, train_id, env_kwargs, test_kwargs, games, steps, seed) for (kind, train_id, steps, games), seed in jobs
+    ]
+    results = []
+    for ((kind, *_), seed), (report, took) in zip(jobs, run_jobs(calls, cfg.jobs), strict=True):
+        results.append((report, took))
+        print(f"  {kind} seed {seed}: win rate {report.win_rate:.3f} ({took:.0f} s)", flush=True)
     for i, (kind, _, steps, _) in enumerate(plans):
         mine = results[i * len(cfg.seeds) : (i + 1) * len(cfg.seeds)]
         rows.append({"agent": kind, "steps": steps, "runs": [r for r, _ in mine], "seconds": [t for _, t in mine]})
     return rows
 
 
-class _Inline:
-    """The executor interface in this process (``--jobs 1``): each job runs when its result is asked for."""
-
-    def __enter__(self) -> _Inline:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
-
-    def submit(self, fn: Any, *args: Any) -> _Deferred:
-        return _Deferred(fn, args)
-
-
-class _Deferred:
-    def __init__(self, fn: Any, args: tuple) -> None:
-        self.fn, self.args = fn, args
-
-    def result(self) -> Any:
-        return self.fn(*self.args)
+def run_jobs(calls: list[tuple], jobs: int) -> Iterator[tuple[Any, float]]:
+    """``train_and_score(*call)`` for each call, in order: here, or ``jobs`` at a time in worker processes."""
+    if jobs == 1:
+        yield from itertools.starmap(train_and_score, calls)
+        return
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(train_and_score, *zip(*calls, strict=True))
 
 
 def print_table(spec: str, cfg: Config, rows: list[dict[str, Any]]) -> None:

@@ -77,7 +77,7 @@ def group_advantages(
     dones: np.ndarray,
     obs_key: Callable[[int, int], bytes],
     gamma: float,
-    turn_starts: np.ndarray | None = None,
+    turns: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Advantages against the other episodes that began from the same observation (leave-one-out means).
 
@@ -85,7 +85,7 @@ def group_advantages(
     ``dones`` of the step after the last (``(n_envs,)``). Only episodes that start and end inside the buffer
     take part; a group needs two of them or more. For episode ``i`` of a group, the advantage of its step
     ``t`` in its turn ``k`` is its discounted return-to-go ``G_t`` less the mean, over the other members that
-    reached a turn ``k``, of their return-to-go from the start of that turn. Without ``turn_starts`` an episode
+    reached a turn ``k``, of their return-to-go from the start of that turn. Without ``turns`` an episode
     is one turn, and the baseline is the others' whole returns ``G_0``. Either way the baseline does not depend
     on episode ``i``'s actions, so the estimate stays unbiased; per turn, it also does not charge a late turn
     with the rewards the others earned in earlier ones (in a conversation rewarded at every turn, the whole
@@ -95,7 +95,7 @@ def group_advantages(
     Args:
         obs_key: ``obs_key(t, e)`` identifies the observation at step ``t`` of env ``e`` (asked only where an
             episode starts).
-        turn_starts: ``(n_steps, n_envs)`` flags of the steps that begin a turn (see :func:`turn_starts`);
+        turns: ``(n_steps, n_envs)`` flags of the steps that begin a turn (see :func:`turn_starts`);
             episode starts always begin one.
 
     Returns:
@@ -117,16 +117,16 @@ def group_advantages(
             for k in range(end - start - 1, -1, -1):
                 running = float(rewards[start + k, env]) + gamma * running
                 to_go[k] = running
-            turns = np.zeros(1, dtype=np.int64) if turn_starts is None else np.flatnonzero(turn_starts[start:end, env])
-            if not len(turns) or turns[0] != 0:
-                turns = np.concatenate([[0], turns])
-            groups.setdefault(obs_key(int(start), env), []).append((env, int(start), to_go, turns))
+            offsets = np.zeros(1, dtype=np.int64) if turns is None else np.flatnonzero(turns[start:end, env])
+            if not len(offsets) or offsets[0] != 0:
+                offsets = np.concatenate([[0], offsets])
+            groups.setdefault(obs_key(int(start), env), []).append((env, int(start), to_go, offsets))
     for members in groups.values():
         if len(members) < 2:
             continue
-        for i, (env, start, to_go, turns) in enumerate(members):
-            bounds = np.append(turns, len(to_go))
-            for k in range(len(turns)):
+        for i, (env, start, to_go, offsets) in enumerate(members):
+            bounds = np.append(offsets, len(to_go))
+            for k in range(len(offsets)):
                 others = [m[2][m[3][k]] for j, m in enumerate(members) if j != i and len(m[3]) > k]
                 if not others:
                     break  # no other member reached this turn (nor any later one)
@@ -154,21 +154,15 @@ def turn_starts(observations: dict[str, np.ndarray], actions: np.ndarray, episod
     ids, mask = observations.get("input_ids"), observations.get("attention_mask")
     if ids is None or mask is None:
         return starts
+    n_steps, n_envs, width = ids.shape
     lengths = mask.sum(axis=-1).astype(np.int64)  # (n_steps, n_envs)
-    tokens = actions.reshape(actions.shape[0], actions.shape[1]).astype(np.int64)
-    width = ids.shape[-1]
-    for t in range(1, ids.shape[0]):
-        for e in range(ids.shape[1]):
-            if starts[t, e]:
-                continue
-            n = lengths[t - 1, e]
-            continues = (
-                lengths[t, e] == n + 1
-                and n < width
-                and ids[t, e, n] == tokens[t - 1, e]
-                and np.array_equal(ids[t, e, :n], ids[t - 1, e, :n])
-            )
-            starts[t, e] = not continues
+    tokens = actions.reshape(n_steps, n_envs).astype(np.int64)
+    before, after, n = ids[:-1], ids[1:], lengths[:-1]
+    # Step t + 1 continues step t: one token longer, the same first n tokens, and the action at position n.
+    same_prefix = np.all((before == after) | (np.arange(width) >= n[..., None]), axis=-1)
+    appended = np.take_along_axis(after, np.minimum(n, width - 1)[..., None], axis=-1)[..., 0] == tokens[:-1]
+    continues = (lengths[1:] == n + 1) & (n < width) & same_prefix & appended
+    starts[1:] |= ~continues
     return starts
 
 

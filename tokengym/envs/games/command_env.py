@@ -267,9 +267,10 @@ _MODE_SECTIONS = {
         "| ``command_mask``   | int8  | (M, C)                | 1 on command tokens; unused rows all 0 |\n\n"
         "T = ``max_text_len``, M = ``max_commands``, C = ``max_command_len`` (by default the game's longest\n"
         "command).\n"
-        "The game text is, one part per line: ``Goal: <goal>``, the feedback to the last command, ``Turns left:\n"
-        "N.`` and the game's status, then the description; lines are tokenised one by one and joined by the\n"
-        "newline token, and text longer than ``max_text_len`` is cut at its end (the oldest history goes first).\n"
+        "The game text is, one part per line: ``Goal: <goal>`` (if any), the feedback to the last command,\n"
+        "``Turns left: N.`` and the game's status, then the description; lines are tokenised one by one and joined\n"
+        "by the newline token, and text longer than ``max_text_len`` is cut at its end (the oldest history goes\n"
+        "first).\n"
         "Commands are tokenised with a leading space."
     ),
     "Rewards": (

@@ -181,7 +181,7 @@ _MODE_SECTIONS = {
         "|------------------|-------|-------|--------------------------------------------------------------|\n"
         "| ``input_ids``      | int32 | (L,)  | ``[game text + '\\n>' | command so far | pad]``, pad id after |\n"
         "| ``attention_mask`` | int8  | (L,)  | 1 on text and command tokens, 0 on padding                   |\n\n"
-        "L = ``max_prompt_len + max_new_tokens``. The game text is, one part per line: ``Goal: <goal>``, the\n"
+        "L = ``max_prompt_len + max_new_tokens``. The game text is, one part per line: ``Goal: <goal>`` (if any), the\n"
         "feedback to the last command, ``Turns left: N.`` and the game's status, then the description. Lines are\n"
         "tokenised one by one and joined by the newline token; text that does not fit ``max_prompt_len`` with the\n"
         "``\\n>`` command prompt is cut at its end (the oldest history goes first); the prompt is always kept."
