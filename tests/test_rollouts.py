@@ -12,7 +12,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from tokengym.agents import policy as policy_module
 from tokengym.agents.buffers import EpisodeDictRolloutBuffer, episode_order, group_advantages, turn_starts
 from tokengym.agents.incremental import IncrementalDecoder
-from tokengym.agents.lm import load_lm
+from tokengym.agents.lm import FusedTanhGELU, fuse_tanh_gelus, load_lm
 from tokengym.agents.policy import LMActorCriticPolicy, last_token_states, prefix_representatives, sample_categorical
 from tokengym.envs import RepeatTask, TextActionWrapper
 
@@ -50,11 +50,18 @@ def test_incremental_decoder_matches_full_forward_through_steps_resets_and_compa
 
 
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])
-def test_incremental_decoder_model_forward_and_gpt2_step_agree(attention, micro_lm):
+@pytest.mark.parametrize("fused_gelu", [True, False])
+def test_incremental_decoder_model_forward_and_gpt2_step_agree(attention, fused_gelu, micro_lm):
     """The written-out GPT-2 step and the model's own forward (with the prepared 4D mask in the attention's
-    format) give the full forward's results, through new episodes of some rows only."""
+    format) give the full forward's results, through new episodes of some rows only; with the GELU ``load_lm``
+    fuses and with GPT-2's written-out one."""
+    from transformers.activations import NewGELUActivation
+
     lm, _ = load_lm(micro_lm)
     lm.config._attn_implementation = attention
+    if not fused_gelu:
+        for block in lm.transformer.h:
+            block.mlp.act = NewGELUActivation()
     decoders = {"gpt2": IncrementalDecoder(lm), "model": IncrementalDecoder(lm, gpt2_step=False)}
     assert decoders["gpt2"].gpt2_step and not decoders["model"].gpt2_step
     rng = np.random.default_rng(1)
@@ -72,6 +79,45 @@ def test_incremental_decoder_model_forward_and_gpt2_step_agree(attention, micro_
             lengths[1] = 2
     for decoder in decoders.values():
         assert decoder.stats["cached_rows"] > decoder.stats["fresh_rows"]
+
+
+def test_load_lm_fuses_gpt2_gelus_into_the_same_function(micro_lm):
+    from transformers import AutoModelForCausalLM
+    from transformers.activations import NewGELUActivation
+
+    fused, _ = load_lm(micro_lm)
+    written_out = AutoModelForCausalLM.from_pretrained(micro_lm).eval()
+    assert not any(isinstance(m, NewGELUActivation) for m in fused.modules())
+    assert sum(isinstance(m, FusedTanhGELU) for m in fused.modules()) == fused.config.n_layer
+    ids = torch.as_tensor(np.random.default_rng(0).integers(2, 4000, size=(3, 20)))
+    with torch.no_grad():
+        assert torch.allclose(fused(ids).logits, written_out(ids).logits, atol=1e-5)
+    assert fuse_tanh_gelus(written_out) == written_out.config.n_layer
+    assert fuse_tanh_gelus(written_out) == 0  # nothing left to fuse
+    assert written_out.config.activation_function == "gelu_new"  # the saved config is left alone
+
+
+@pytest.mark.parametrize("entropy_weight", [0.0, 0.3])
+def test_chosen_log_prob_and_entropy_match_autograd_with_masked_tokens(entropy_weight):
+    """The hand-written gradient of the training pass's log-probability and entropy equals autograd's through
+    the plain formulas, tokens masked to -inf included (entropy weight 0: PPO's default coefficient)."""
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(6, 11, dtype=torch.double, generator=generator, requires_grad=True)
+    actions = torch.randint(0, 9, (6,), generator=generator)
+    weights = torch.randn(6, dtype=torch.double, generator=generator)
+
+    def masked():
+        return logits.masked_fill(torch.arange(11) > 8, float("-inf"))
+
+    chosen, entropy = policy_module._ChosenLogProbAndEntropy.apply(masked(), actions)
+    log_probs = torch.log_softmax(masked(), -1)
+    ref_chosen = log_probs.gather(-1, actions[:, None]).squeeze(-1)
+    ref_entropy = -(log_probs.clamp(min=torch.finfo(log_probs.dtype).min) * log_probs.exp()).sum(-1)
+    assert torch.allclose(chosen, ref_chosen) and torch.allclose(entropy, ref_entropy)
+    grad = torch.autograd.grad((chosen * weights).sum() + entropy_weight * entropy.sum(), logits)[0]
+    ref_grad = torch.autograd.grad((ref_chosen * weights).sum() + entropy_weight * ref_entropy.sum(), logits)[0]
+    assert torch.allclose(grad, ref_grad, atol=1e-12)
+    assert bool((grad[:, 9:] == 0).all())
 
 
 def test_sample_categorical_draws_the_distribution_and_never_a_zero_probability_token():

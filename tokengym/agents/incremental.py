@@ -35,6 +35,8 @@ from torch import nn
 from transformers import DynamicCache
 from transformers.cache_utils import Cache, CacheLayerMixin
 
+from tokengym.agents.lm import tanh_gelu_classes
+
 
 class _RowSlots(CacheLayerMixin):
     """One layer's preallocated keys and values, written at each row's own position.
@@ -207,23 +209,34 @@ class IncrementalDecoder:
     def _gpt2_step(
         self, token: torch.Tensor, positions: torch.Tensor, lengths: torch.Tensor, width: int
     ) -> torch.Tensor:
-        """GPT-2's forward for one token per row, with this decoder's cache (evaluation mode: no dropout)."""
+        """GPT-2's forward for one token per row, with this decoder's cache (evaluation mode: no dropout).
+
+        The model's own weights through PyTorch's functions, not its modules: at one token per row each module
+        call's overhead costs about as much as its arithmetic. GPT-2's tanh-approximated GELU runs as PyTorch's
+        fused kernel (the same function, to rounding), other activations as the model's own.
+        """
         assert self.cache is not None
         body = self.body
+        tanh_gelus = tanh_gelu_classes()
         allowed = (torch.arange(width, device=lengths.device)[None, :] < lengths[:, None])[:, None, None, :]
-        x = body.wte(token[:, 0]) + body.wpe(positions)  # (n, hidden)
+        x = F.embedding(token[:, 0], body.wte.weight) + F.embedding(positions, body.wpe.weight)  # (n, hidden)
         n = x.shape[0]
         for block, slot in zip(body.h, self.cache.layers, strict=True):
-            attention = block.attn
-            query, key, value = attention.c_attn(block.ln_1(x)).split(attention.split_size, dim=-1)
+            attention, mlp = block.attn, block.mlp
+            normed = F.layer_norm(x, block.ln_1.normalized_shape, block.ln_1.weight, block.ln_1.bias, block.ln_1.eps)
+            qkv = torch.addmm(attention.c_attn.bias, normed, attention.c_attn.weight)
+            query, key, value = qkv.split(attention.split_size, dim=-1)
             heads = (n, -1, 1, attention.head_dim)
             keys, values = slot.update(key.view(heads), value.view(heads))
             mixed = F.scaled_dot_product_attention(
                 query.view(heads), keys, values, attn_mask=allowed, scale=attention.scaling
             )
-            x = x + attention.c_proj(mixed.reshape(n, -1))
-            x = x + block.mlp(block.ln_2(x))
-        return body.ln_f(x)
+            x = torch.addmm(attention.c_proj.bias, mixed.reshape(n, -1), attention.c_proj.weight).add_(x)
+            normed = F.layer_norm(x, block.ln_2.normalized_shape, block.ln_2.weight, block.ln_2.bias, block.ln_2.eps)
+            inner = torch.addmm(mlp.c_fc.bias, normed, mlp.c_fc.weight)
+            inner = F.gelu(inner, approximate="tanh") if type(mlp.act) in tanh_gelus else mlp.act(inner)
+            x = torch.addmm(mlp.c_proj.bias, inner, mlp.c_proj.weight).add_(x)
+        return F.layer_norm(x, body.ln_f.normalized_shape, body.ln_f.weight, body.ln_f.bias, body.ln_f.eps)
 
     def _step_mask(self, lengths: torch.Tensor, width: int) -> torch.Tensor:
         """The one-token query's 4D attention mask over ``width`` cache columns, in the attention's format:

@@ -215,6 +215,38 @@ def sample_categorical(probs: torch.Tensor) -> torch.Tensor:
     return index.squeeze(-1).clamp_(max=probs.shape[-1] - 1)
 
 
+class _ChosenLogProbAndEntropy(torch.autograd.Function):
+    """``(log_softmax(logits)[action], entropy)`` per row of ``logits (N, V)``, with a hand-written gradient.
+
+    Autograd would run about ten elementwise passes over the ``(N, V)`` logits backwards (log-softmax, gather,
+    the entropy's product and exponential, and their sum); the gradient written out takes two, and one when the
+    entropy's gradient is zero (an entropy coefficient of 0, the default). With ``p`` the probabilities and ``H``
+    the entropy: d log p_a / d logit_j = [j = a] - p_j and dH / d logit_j = -p_j (log p_j + H). Logits of -inf
+    (masked tokens) have p = 0, no share of the entropy and no gradient.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, logits: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        log_probs = torch.log_softmax(logits, -1)
+        chosen = log_probs.gather(-1, actions[:, None]).squeeze(-1)
+        log_probs = log_probs.clamp_(min=torch.finfo(log_probs.dtype).min)  # -inf -> finite: 0 * it stays 0
+        probs = log_probs.exp()
+        entropy = -(probs * log_probs).sum(-1)
+        ctx.save_for_backward(probs, log_probs, entropy, actions)
+        return chosen, entropy
+
+    @staticmethod
+    def backward(ctx: Any, grad_chosen: torch.Tensor, grad_entropy: torch.Tensor) -> tuple[torch.Tensor, None]:
+        probs, log_probs, entropy, actions = ctx.saved_tensors
+        if grad_entropy is None or not bool(grad_entropy.any()):
+            grad = probs * -grad_chosen[:, None]
+        else:
+            weight = (log_probs + entropy[:, None]).mul_(grad_entropy[:, None]).add_(grad_chosen[:, None])
+            grad = weight.mul_(probs).neg_()
+        grad.scatter_add_(-1, actions[:, None], grad_chosen[:, None])
+        return grad, None
+
+
 class LMPolicyMixin:
     """The language-model machinery of this package's actor-critic policies, on top of an SB3 policy class.
 
@@ -462,9 +494,7 @@ class LMActorCriticPolicy(LMPolicyMixin, ActorCriticPolicy):
         # The categorical distribution's log-probability and entropy, from one log-softmax (the distribution
         # object would normalise the logits, then take their softmax again for the entropy).
         logits, last = self._last_hidden(obs)
-        log_probs = torch.log_softmax(logits, -1)
-        chosen = log_probs.gather(-1, actions.long().reshape(-1, 1)).squeeze(-1)
-        entropy = -(log_probs.clamp(min=torch.finfo(log_probs.dtype).min) * log_probs.exp()).sum(-1)
+        chosen, entropy = _ChosenLogProbAndEntropy.apply(logits, actions.long().reshape(-1))
         return self._value(last), chosen, entropy
 
     def get_distribution(self, obs: dict[str, torch.Tensor]):
