@@ -32,6 +32,9 @@ What differs, by design of each method or by TRL's defaults:
   as the model's config has it (0.1; tokengym's ``load_lm`` switches dropout off);
 - TRL generates with ``model.generate`` (KV cache); tokengym samples through SB3's step loop with its own KV
   cache and steps the environments.
+- the activation: tokengym's ``load_lm`` runs GPT-2's ``gelu_new`` as PyTorch's fused tanh GELU (the same
+  function to rounding; the config is unchanged); TRL loads the folder as transformers does, with ``gelu_new``
+  written out in elementwise operations.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ so cached states never come from old weights.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -81,6 +81,46 @@ class _RowSlots(CacheLayerMixin):
         return int(self.keys.shape[2])
 
 
+class _GPT2Layer(NamedTuple):
+    """What the written-out GPT-2 step reads from one block, gathered once per weights rather than through
+    several module attribute lookups per block per step (the parameters themselves, so in-place updates show)."""
+
+    ln_1: tuple[Any, ...]  # F.layer_norm's normalized_shape, weight, bias, eps
+    qkv_weight: torch.Tensor
+    qkv_bias: torch.Tensor
+    split: int
+    head_dim: int
+    scaling: float
+    out_weight: torch.Tensor
+    out_bias: torch.Tensor
+    ln_2: tuple[Any, ...]
+    fc_weight: torch.Tensor
+    fc_bias: torch.Tensor
+    act: nn.Module | None  # None: the tanh-approximated GELU, run fused
+    proj_weight: torch.Tensor
+    proj_bias: torch.Tensor
+
+    @classmethod
+    def of(cls, block: nn.Module) -> _GPT2Layer:
+        attention, mlp = block.attn, block.mlp
+        return cls(
+            (block.ln_1.normalized_shape, block.ln_1.weight, block.ln_1.bias, block.ln_1.eps),
+            attention.c_attn.weight,
+            attention.c_attn.bias,
+            attention.split_size,
+            attention.head_dim,
+            attention.scaling,
+            attention.c_proj.weight,
+            attention.c_proj.bias,
+            (block.ln_2.normalized_shape, block.ln_2.weight, block.ln_2.bias, block.ln_2.eps),
+            mlp.c_fc.weight,
+            mlp.c_fc.bias,
+            None if type(mlp.act) in tanh_gelu_classes() else mlp.act,
+            mlp.c_proj.weight,
+            mlp.c_proj.bias,
+        )
+
+
 class IncrementalDecoder:
     """Logits and last hidden states for token-contract observations, reusing work across calls.
 
@@ -102,6 +142,7 @@ class IncrementalDecoder:
     def reset(self) -> None:
         """Forget every row."""
         self._params = list(self.lm.parameters())
+        self._layers: list[_GPT2Layer] | None = None  # the GPT-2 step's weights, gathered on first use
         self.cache: Cache | None = None
         self.ids: torch.Tensor | None = None  # (B, W) the last observation of each row
         self.lengths: torch.Tensor | None = None  # (B,)
@@ -217,25 +258,23 @@ class IncrementalDecoder:
         """
         assert self.cache is not None
         body = self.body
-        tanh_gelus = tanh_gelu_classes()
+        if self._layers is None:
+            self._layers = [_GPT2Layer.of(block) for block in body.h]
         allowed = (torch.arange(width, device=lengths.device)[None, :] < lengths[:, None])[:, None, None, :]
         x = F.embedding(token[:, 0], body.wte.weight) + F.embedding(positions, body.wpe.weight)  # (n, hidden)
         n = x.shape[0]
-        for block, slot in zip(body.h, self.cache.layers, strict=True):
-            attention, mlp = block.attn, block.mlp
-            normed = F.layer_norm(x, block.ln_1.normalized_shape, block.ln_1.weight, block.ln_1.bias, block.ln_1.eps)
-            qkv = torch.addmm(attention.c_attn.bias, normed, attention.c_attn.weight)
-            query, key, value = qkv.split(attention.split_size, dim=-1)
-            heads = (n, -1, 1, attention.head_dim)
+        for layer, slot in zip(self._layers, self.cache.layers, strict=True):
+            normed = F.layer_norm(x, *layer.ln_1)
+            query, key, value = torch.addmm(layer.qkv_bias, normed, layer.qkv_weight).split(layer.split, dim=-1)
+            heads = (n, -1, 1, layer.head_dim)
             keys, values = slot.update(key.view(heads), value.view(heads))
             mixed = F.scaled_dot_product_attention(
-                query.view(heads), keys, values, attn_mask=allowed, scale=attention.scaling
+                query.view(heads), keys, values, attn_mask=allowed, scale=layer.scaling
             )
-            x = torch.addmm(attention.c_proj.bias, mixed.reshape(n, -1), attention.c_proj.weight).add_(x)
-            normed = F.layer_norm(x, block.ln_2.normalized_shape, block.ln_2.weight, block.ln_2.bias, block.ln_2.eps)
-            inner = torch.addmm(mlp.c_fc.bias, normed, mlp.c_fc.weight)
-            inner = F.gelu(inner, approximate="tanh") if type(mlp.act) in tanh_gelus else mlp.act(inner)
-            x = torch.addmm(mlp.c_proj.bias, inner, mlp.c_proj.weight).add_(x)
+            x = torch.addmm(layer.out_bias, mixed.reshape(n, -1), layer.out_weight).add_(x)
+            inner = torch.addmm(layer.fc_bias, F.layer_norm(x, *layer.ln_2), layer.fc_weight)
+            inner = F.gelu(inner, approximate="tanh") if layer.act is None else layer.act(inner)
+            x = torch.addmm(layer.proj_bias, inner, layer.proj_weight).add_(x)
         return F.layer_norm(x, body.ln_f.normalized_shape, body.ln_f.weight, body.ln_f.bias, body.ln_f.eps)
 
     def _step_mask(self, lengths: torch.Tensor, width: int) -> torch.Tensor:
