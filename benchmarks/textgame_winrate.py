@@ -39,6 +39,7 @@ import argparse
 import itertools
 import json
 import multiprocessing
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -49,6 +50,7 @@ import numpy as np
 import torch
 
 import tokengym  # noqa: F401  (registers the environments)
+from tokengym.agents.sft import SFTConfig, supervised_finetune
 from tokengym.agents.textgame_eval import (
     AGENT_KINDS,
     LM_AGENT_KINDS,
@@ -63,6 +65,7 @@ from tokengym.agents.textgame_eval import (
 DEFAULT_ENVS = ('TextNavCmd-v0{"level": 1, "max_turns": 5}',)
 LM_GROUP = 4  # plays of each game in a row for the language model's group baseline
 LM_ENVS = 8  # its parallel games (each rollout: 8 x 128 token steps)
+LM_SFT = "lm_sft_maskable_ppo"  # the language model warm-started on the training games' walkthroughs, then PPO
 
 
 @dataclass
@@ -86,20 +89,26 @@ class Config:
     test_kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra ``gym.make`` arguments for the evaluation envs only."""
     agents: list[str] = field(default_factory=lambda: list(AGENT_KINDS + LM_AGENT_KINDS))
-    """The learning agents to train and score (the language model also needs ``lm_steps`` > 0)."""
+    """The learning agents to train and score (the language models also need ``lm_steps`` > 0; ``LM_SFT``, which
+    learns from walkthroughs, is for TextWorld games and is not among the defaults)."""
+    sft_steps: int = 300
+    """Supervised steps (16 walkthrough turns each) of ``LM_SFT``'s warm start."""
     jobs: int = 1
     """Training runs at a time (worker processes, one thread each)."""
 
     def __post_init__(self) -> None:
         if not self.envs or not self.seeds:
             raise ValueError("give at least one env and one seed")
-        unknown = sorted(set(self.agents) - set(AGENT_KINDS + LM_AGENT_KINDS))
+        known = (*AGENT_KINDS, *LM_AGENT_KINDS, LM_SFT)
+        unknown = sorted(set(self.agents) - set(known))
         if unknown:
-            raise ValueError(f"unknown agents {unknown}; choose from {AGENT_KINDS + LM_AGENT_KINDS}")
+            raise ValueError(f"unknown agents {unknown}; choose from {known}")
         if self.jobs < 1:
             raise ValueError(f"jobs must be at least 1, not {self.jobs}")
-        if min(self.dqn_steps, self.ppo_steps, self.episodes, self.lm_episodes) < 1 or self.lm_steps < 0:
-            raise ValueError("dqn_steps, ppo_steps, episodes and lm_episodes must be positive, lm_steps >= 0")
+        if min(self.dqn_steps, self.ppo_steps, self.episodes, self.lm_episodes, self.sft_steps) < 1:
+            raise ValueError("dqn_steps, ppo_steps, episodes, lm_episodes and sft_steps must be positive")
+        if self.lm_steps < 0:
+            raise ValueError(f"lm_steps must be >= 0, not {self.lm_steps}")
 
 
 def parse_env(spec: str) -> tuple[str, dict[str, Any]]:
@@ -131,16 +140,35 @@ def token_level_id(env_id: str) -> str:
 
 
 def train_and_score(
-    kind: str, env_id: str, env_kwargs: dict[str, Any], test_kwargs: dict[str, Any], seeds: range, steps: int, seed: int
-) -> tuple[Any, float]:
+    kind: str,
+    env_id: str,
+    env_kwargs: dict[str, Any],
+    test_kwargs: dict[str, Any],
+    seeds: range,
+    steps: int,
+    seed: int,
+    sft_steps: int = 0,
+) -> tuple[Any, float, tuple[Any, float] | None]:
+    """Train one agent on one seed and score it: ``(report, seconds, (SFT-only report, SFT seconds) or None)``."""
     torch.set_num_threads(1)
-    lm = kind == "lm_maskable_ppo"
+    lm = kind in LM_AGENT_KINDS + (LM_SFT,)
     venv = make_train_env(env_id, env_kwargs, seed=seed, n_envs=LM_ENVS if lm else 4, group_size=LM_GROUP if lm else 1)
-    model = make_agent(kind, venv, seed=seed)
+    if kind != LM_SFT:
+        model = make_agent(kind, venv, seed=seed)
+        start = time.perf_counter()
+        model.learn(steps)
+        seconds = time.perf_counter() - start
+        return evaluate_win_rate(model, env_id, seeds, env_kwargs=test_kwargs), seconds, None
+    with tempfile.TemporaryDirectory(prefix="textgame_sft_") as folder:
+        start = time.perf_counter()
+        supervised_finetune(SFTConfig(env_id=env_id, env_kwargs=env_kwargs, steps=sft_steps, seed=seed), out=folder)
+        sft_seconds = time.perf_counter() - start
+        model = make_agent(LM_AGENT_KINDS[0], venv, seed=seed, model_name=folder)
+    sft_report = evaluate_win_rate(model, env_id, seeds, env_kwargs=test_kwargs)
     start = time.perf_counter()
     model.learn(steps)
-    seconds = time.perf_counter() - start
-    return evaluate_win_rate(model, env_id, seeds, env_kwargs=test_kwargs), seconds
+    seconds = sft_seconds + time.perf_counter() - start
+    return evaluate_win_rate(model, env_id, seeds, env_kwargs=test_kwargs), seconds, (sft_report, sft_seconds)
 
 
 def run_env(cfg: Config, spec: str) -> list[dict[str, Any]]:
@@ -155,23 +183,39 @@ def run_env(cfg: Config, spec: str) -> list[dict[str, Any]]:
         for kind in AGENT_KINDS
         if kind in cfg.agents
     ]
-    if cfg.lm_steps and "lm_maskable_ppo" in cfg.agents:
-        plans.append(("lm_maskable_ppo", token_level_id(env_id), cfg.lm_steps, held_out_seeds(cfg.lm_episodes)))
+    for kind in (*LM_AGENT_KINDS, LM_SFT):
+        if cfg.lm_steps and kind in cfg.agents:
+            plans.append((kind, token_level_id(env_id), cfg.lm_steps, held_out_seeds(cfg.lm_episodes)))
     jobs = [(plan, seed) for plan in plans for seed in cfg.seeds]
     calls = [
-        (kind, train_id, env_kwargs, test_kwargs, games, steps, seed) for (kind, train_id, steps, games), seed in jobs
+        (kind, train_id, env_kwargs, test_kwargs, games, steps, seed, cfg.sft_steps)
+        for (kind, train_id, steps, games), seed in jobs
     ]
     results = []
-    for ((kind, *_), seed), (report, took) in zip(jobs, run_jobs(calls, cfg.jobs), strict=True):
-        results.append((report, took))
+    for ((kind, *_), seed), (report, took, sft) in zip(jobs, run_jobs(calls, cfg.jobs), strict=True):
+        results.append((report, took, sft))
+        if sft is not None:
+            print(f"  {kind} seed {seed}: after the warm start alone, win rate {sft[0].win_rate:.3f} ({sft[1]:.0f} s)")
         print(f"  {kind} seed {seed}: win rate {report.win_rate:.3f} ({took:.0f} s)", flush=True)
     for i, (kind, _, steps, _) in enumerate(plans):
         mine = results[i * len(cfg.seeds) : (i + 1) * len(cfg.seeds)]
-        rows.append({"agent": kind, "steps": steps, "runs": [r for r, _ in mine], "seconds": [t for _, t in mine]})
+        if kind == LM_SFT:
+            warm = [sft for _, _, sft in mine if sft is not None]
+            rows.append(
+                {
+                    "agent": "lm_sft",
+                    "steps": cfg.sft_steps,
+                    "runs": [r for r, _ in warm],
+                    "seconds": [t for _, t in warm],
+                }
+            )
+        rows.append(
+            {"agent": kind, "steps": steps, "runs": [r for r, _, _ in mine], "seconds": [t for _, t, _ in mine]}
+        )
     return rows
 
 
-def run_jobs(calls: list[tuple], jobs: int) -> Iterator[tuple[Any, float]]:
+def run_jobs(calls: list[tuple], jobs: int) -> Iterator[tuple[Any, float, Any]]:
     """``train_and_score(*call)`` for each call, in order: here, or ``jobs`` at a time in worker processes."""
     if jobs == 1:
         yield from itertools.starmap(train_and_score, calls)
@@ -183,16 +227,17 @@ def run_jobs(calls: list[tuple], jobs: int) -> Iterator[tuple[Any, float]]:
 def print_table(spec: str, cfg: Config, rows: list[dict[str, Any]]) -> None:
     print(f"\n{spec}: win rate on {cfg.episodes} unseen games, {len(cfg.seeds)} seeds (mean ± std over seeds)")
     if cfg.lm_steps:
-        print(f"(lm_maskable_ppo: token level, on the first {cfg.lm_episodes} of those games; steps are token steps)")
-    print(f"| {'agent':<15} | {'steps':>6} | {'win rate':<13} | {'min..max':<12} | return | turns | train s |")
-    print(f"|{'-' * 17}|{'-' * 8}|{'-' * 15}|{'-' * 14}|--------|-------|---------|")
+        print(f"(lm_*: token level, on the first {cfg.lm_episodes} of those games; steps are token steps, lm_sft's")
+        print(" supervised steps of 16 walkthrough turns; lm_sft_maskable_ppo's time includes its warm start)")
+    print(f"| {'agent':<19} | {'steps':>6} | {'win rate':<13} | {'min..max':<12} | return | turns | train s |")
+    print(f"|{'-' * 21}|{'-' * 8}|{'-' * 15}|{'-' * 14}|--------|-------|---------|")
     for row in rows:
         wins = np.array([r.win_rate for r in row["runs"]])
         returns = np.mean([r.mean_return for r in row["runs"]])
         turns = np.mean([r.mean_turns for r in row["runs"]])
         steps = row["steps"] or "-"
         print(
-            f"| {row['agent']:<15} | {steps:>6} | {wins.mean():.3f} ± {wins.std():.3f} | "
+            f"| {row['agent']:<19} | {steps:>6} | {wins.mean():.3f} ± {wins.std():.3f} | "
             f"{wins.min():.3f}..{wins.max():.3f} | {returns:6.3f} | {turns:5.2f} | {np.mean(row['seconds']):7.1f} |"
         )
 
@@ -209,6 +254,7 @@ def main() -> None:
     parser.add_argument("--test-kwargs", type=json.loads, default={})
     parser.add_argument("--agents", nargs="+", default=list(AGENT_KINDS + LM_AGENT_KINDS))
     parser.add_argument("--jobs", type=int, default=1, help="training runs at a time, in worker processes")
+    parser.add_argument("--sft-steps", type=int, default=300, help=f"supervised warm-start steps of {LM_SFT}")
     args = parser.parse_args()
     cfg = Config(
         envs=args.envs or list(DEFAULT_ENVS),
@@ -221,6 +267,7 @@ def main() -> None:
         test_kwargs=args.test_kwargs,
         agents=args.agents,
         jobs=args.jobs,
+        sft_steps=args.sft_steps,
     )
     torch.set_num_threads(1)
     start = time.perf_counter()

@@ -138,6 +138,17 @@ def test_supervised_warm_start_lowers_the_loss_and_saves_a_loadable_folder(micro
         SFTConfig(steps=0)
 
 
+def test_games_without_walkthroughs_have_no_demonstrations_to_learn():
+    from tokengym.agents.sft import SFTConfig, demonstration_pairs, supervised_finetune
+
+    with pytest.raises(ValueError, match="TextNav-v0's games record no walkthrough"):
+        demonstration_pairs(gym.make("TextNav-v0"), 4, seed=0)
+    with pytest.raises(ValueError, match="record no walkthrough"):
+        supervised_finetune(SFTConfig(env_id="TextNav-v0", steps=1, batch_size=2))
+    pairs = demonstration_pairs(gym.make("Summarization-v0"), 3, seed=0)  # others learn their references
+    assert len(pairs) == 3
+
+
 def test_embedded_model_loads_offline_without_touching_the_network():
     import subprocess
     import sys

@@ -120,6 +120,37 @@ def test_the_walkthrough_wins_and_score_changes_are_rewards_normalised_by_the_ma
 
 
 @needs_textworld
+@needs_textworld
+def test_walkthrough_turns_are_the_demonstrations_of_a_supervised_warm_start(tmp_path):
+    """Each pair is a turn's prompt and the walkthrough's command in the env's own tokens; played in order they
+    win; and a short warm start on them learns (the loss falls) and saves a model that loads."""
+    from tokengym.agents.lm import load_lm
+    from tokengym.agents.sft import SFTConfig, demonstration_pairs, supervised_finetune, walkthrough_pairs
+
+    env = gym.make("TWCoinCollector-v0", game_kwargs=POOL)
+    u = env.unwrapped
+    env.reset(seed=0)
+    walkthrough = u.game.walkthrough
+    pairs = walkthrough_pairs(env, 4 * len(walkthrough), seed=0)
+    assert pairs == demonstration_pairs(env, 4 * len(walkthrough), seed=0)
+    commands = {tuple(u.tokens.command_ids[c]) + (u.codec.eos_id,): c for c in u.tokens.command_ids}
+    assert len(pairs) == 4 * len(walkthrough) and all(tuple(target) in commands for _, target in pairs)
+    obs, _ = env.reset(seed=0)
+    turns = {tuple(prompt): commands[tuple(target)] for prompt, target in pairs}
+    info: dict = {}
+    for command in walkthrough:  # the first game's turns are among the pairs, prompt for prompt
+        assert turns[tuple(obs["input_ids"][: u.prompt_length].tolist())] == command
+        for token in [*u.tokens.command_ids[command], u.codec.eos_id]:
+            obs, _, _, _, info = env.step(token)
+    assert info["won"]
+    report = supervised_finetune(
+        SFTConfig(env_id="TWCoinCollector-v0", env_kwargs={"game_kwargs": POOL}, steps=20, batch_size=4),
+        out=tmp_path / "warm",
+    )
+    assert report["last_loss"] < report["first_loss"] / 3, report
+    load_lm(tmp_path / "warm")
+
+
 def test_losing_terminates_the_episode():
     env = CommandTextWrapper(gym.make("TWSimpleCmd-v0", game_kwargs=POOL))
     env.reset(seed=0)

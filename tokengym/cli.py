@@ -13,7 +13,8 @@ tokengym eval ENV --model M [--episodes N] [--seed S] [--json] [--deterministic]
                            mean, spread and components of the reward and the task's metrics over seeded
                            held-out episodes, with samples
 tokengym sft ENV --model M --out DIR [--steps N]
-                           supervised warm start on the task's references; writes a loadable model folder
+                           supervised warm start on the task's references or a TextWorld game's
+                           walkthroughs; writes a loadable model folder
 tokengym play ENV          play an environment yourself, at the string level (":reset", ":quit")
 """
 
@@ -313,7 +314,10 @@ def cmd_sft(args: argparse.Namespace) -> int:
         lr=args.lr,
         seed=args.seed,
     )
-    print(f"tokengym sft: {cfg.steps} steps of {cfg.batch_size} reference completions of {env_id} from {args.model!r}")
+    from tokengym.envs.games.token_env import TextGameTokenEnv
+
+    kind = "walkthrough turns" if isinstance(probe.unwrapped, TextGameTokenEnv) else "reference completions"
+    print(f"tokengym sft: {cfg.steps} steps of {cfg.batch_size} {kind} of {env_id} from {args.model!r}")
     staging = staging_folder(out)
     try:
         report = supervised_finetune(cfg, out=staging)
@@ -494,8 +498,12 @@ def _add_eval(sub: Any) -> None:
 
 
 def _add_sft(sub: Any) -> None:
-    sft = sub.add_parser("sft", help="supervised warm start on the task's references; writes a model folder")
-    sft.add_argument("env", help="environment id with reference completions (Dialogue-v0, Summarization-v0)")
+    sft = sub.add_parser("sft", help="supervised warm start on the task's demonstrations; writes a model folder")
+    sft.add_argument(
+        "env",
+        help="environment id with reference completions (Dialogue-v0, Summarization-v0) or a token-level "
+        "TextWorld game (its walkthroughs)",
+    )
     sft.add_argument("--model", default="tiny", help="starting model (default tiny)")
     sft.add_argument("--out", required=True, metavar="DIR", help="new model folder (must not exist or be empty)")
     sft.add_argument("--steps", type=int, default=200, help="optimisation steps (default 200)")

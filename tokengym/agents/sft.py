@@ -1,8 +1,11 @@
-"""Supervised warm start (the SFT baseline): fine-tune a causal LM on a task's reference completions.
+"""Supervised warm start (the SFT baseline): fine-tune a causal LM on a task's demonstrations.
 
-The loss is the cross-entropy of the reference completion (and its end-of-sequence token) given the prompt,
-exactly as the environment lays the prompt out; prompt tokens are not trained on. Use the result as a
-baseline, or as the starting model for RL (``LMActorCriticPolicy(model_name=folder)``).
+The demonstrations are the task's reference completions (dialogue, summarization) or, for a text game played
+token by token, the commands of its walkthroughs (TextWorld records a winning command sequence for each game it
+generates): each turn of a game played along its walkthrough gives the turn's prompt and the command written.
+The loss is the cross-entropy of the demonstration (and its end-of-sequence token) given the prompt, exactly as
+the environment lays the prompt out; prompt tokens are not trained on. Use the result as a baseline, or as the
+starting model for RL (``LMActorCriticPolicy(model_name=folder)``).
 
 Example:
     >>> from tokengym.agents.sft import SFTConfig, supervised_finetune
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import torch
 
 from tokengym.agents.lm import load_lm, resolve_model_path
@@ -27,7 +31,8 @@ class SFTConfig:
     """Configuration of a supervised warm start."""
 
     env_id: str = "Dialogue-v0"
-    """Environment whose prompts and references are the training pairs."""
+    """Environment whose prompts and demonstrations (reference completions, a text game's walkthroughs) are the
+    training pairs."""
     model_name: str = "tiny"
     """Starting model: "tiny", a local folder or a hub id."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -64,6 +69,60 @@ def reference_pairs(env: gym.Env, n: int, seed: int) -> list[tuple[list[int], li
     return pairs
 
 
+def walkthrough_pairs(env: gym.Env, n: int, seed: int) -> list[tuple[list[int], list[int]]]:
+    """``n`` (prompt ids, command ids + EOS) pairs from a token-level text game's walkthroughs, shuffled.
+
+    Games are drawn with consecutive seeds from ``seed`` and each is played along its walkthrough, command by
+    command through the env's own tokens, until it ends or the walkthrough does; every turn gives a pair. Pairs
+    are shuffled (seeded by ``seed``) so that a batch mixes games.
+
+    Raises:
+        ValueError: when the env is not a token-level text game, its games record no walkthrough, or a
+            walkthrough command is not admissible where the walkthrough plays it.
+    """
+    from tokengym.envs.games.token_env import TextGameTokenEnv
+
+    u = env.unwrapped
+    name = env.spec.id if env.spec else type(u).__name__
+    if not isinstance(u, TextGameTokenEnv):
+        raise ValueError(f"{name} is not a text game played token by token; walkthroughs come from those")
+    pairs: list[tuple[list[int], list[int]]] = []
+    game_seed = seed
+    while len(pairs) < n:
+        obs, _ = env.reset(seed=game_seed)
+        walkthrough = getattr(u.game, "walkthrough", None)
+        if not walkthrough:
+            raise ValueError(
+                f"{name}'s games record no walkthrough to learn from (TextWorld's games do); "
+                "train it with RL, or warm-start on another task"
+            )
+        for command in walkthrough:
+            target = [*u.tokens.command_ids.get(command, ()), u.codec.eos_id]
+            prompt = obs["input_ids"][: u.prompt_length].tolist()
+            for token in target:
+                if not u.action_masks()[token]:
+                    raise ValueError(
+                        f"the walkthrough of {name}'s game (seed {game_seed}) plays {command!r}, which is not "
+                        f"admissible there (admissible: {u.admissible_commands})"
+                    )
+                obs, _, terminated, truncated, _ = env.step(token)
+            pairs.append((prompt, target))
+            if terminated or truncated:
+                break
+        game_seed += 1
+    order = np.random.default_rng(seed).permutation(len(pairs))[:n]
+    return [pairs[i] for i in order]
+
+
+def demonstration_pairs(env: gym.Env, n: int, seed: int) -> list[tuple[list[int], list[int]]]:
+    """The env's demonstrations: walkthrough turns for a token-level text game, reference completions otherwise."""
+    from tokengym.envs.games.token_env import TextGameTokenEnv
+
+    if isinstance(env.unwrapped, TextGameTokenEnv):
+        return walkthrough_pairs(env, n, seed)
+    return reference_pairs(env, n, seed)
+
+
 def sft_loss(model: Any, batch: list[tuple[list[int], list[int]]], pad_id: int) -> torch.Tensor:
     """Mean cross-entropy of the targets given their prompts (prompt tokens masked out of the loss)."""
     width = max(len(p) + len(t) for p, t in batch)
@@ -87,7 +146,7 @@ def supervised_finetune(cfg: SFTConfig, out: str | Path | None = None) -> dict[s
     torch.manual_seed(cfg.seed)
     model, tokenizer = load_lm(cfg.model_name)
     env = gym.make(cfg.env_id, tokenizer=tokenizer, **cfg.env_kwargs)
-    pairs = reference_pairs(env, cfg.steps * cfg.batch_size, seed=cfg.seed * 1_000_003)
+    pairs = demonstration_pairs(env, cfg.steps * cfg.batch_size, seed=cfg.seed * 1_000_003)
     optim = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     model.train()
     losses, start = [], time.perf_counter()

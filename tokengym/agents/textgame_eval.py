@@ -311,6 +311,7 @@ def make_agent(
     hyperparameters: Mapping[str, Any] | None = None,
     device: str = "cpu",
     verbose: int = 0,
+    model_name: str = "tiny",
 ) -> CommandDQN | MaskablePPO:
     """An untrained agent with the presets used by the tests and ``benchmarks/textgame_winrate.py``.
 
@@ -326,6 +327,8 @@ def make_agent(
         hyperparameters: overrides of the preset's algorithm arguments (``policy_kwargs`` included).
         device: torch device; the command-level models are small and fastest on a CPU.
         verbose: SB3 verbosity.
+        model_name: the language model the token-level agents start from: "tiny", or a folder (for example a
+            supervised warm start on the game's walkthroughs, :func:`tokengym.agents.sft.supervised_finetune`).
 
     Presets: embedding 32, LSTM 64, scorer MLP [64]; DQN lr 1e-3, buffer 20k, warm-up 200, batch 32,
     gamma 0.9, one update per vectorised step (every 4 env steps with :func:`make_train_env`'s 4 envs), target
@@ -345,7 +348,7 @@ def make_agent(
         probe = gym.make(env) if isinstance(env, str) else env
         if not _token_level(probe):
             raise ValueError(f"{kind} writes commands token by token: give it a token-level game (<Game>-v0)")
-        preset = {**_LM_PRESET, "policy_kwargs": dict(_LM_POLICY)}
+        preset = {**_LM_PRESET, "policy_kwargs": {**_LM_POLICY, "model_name": model_name}}
         preset.update(hyperparameters or {})
         args = {"seed": seed, "device": device, "verbose": verbose, **preset}
         return MaskablePPO(
