@@ -66,6 +66,9 @@ DEFAULT_ENVS = ('TextNavCmd-v0{"level": 1, "max_turns": 5}',)
 LM_GROUP = 4  # plays of each game in a row for the language model's group baseline
 LM_ENVS = 8  # its parallel games (each rollout: 8 x 128 token steps)
 LM_SFT = "lm_sft_maskable_ppo"  # the language model warm-started on the training games' walkthroughs, then PPO
+# A warm-started model wins most plays of a game, so most group advantages are exactly 0; normalising them (SB3's
+# default) would shift those zeros by the mean of the rest and push down the very commands that won.
+SFT_PPO = {"normalize_advantage": False}
 
 
 @dataclass
@@ -163,7 +166,7 @@ def train_and_score(
         start = time.perf_counter()
         supervised_finetune(SFTConfig(env_id=env_id, env_kwargs=env_kwargs, steps=sft_steps, seed=seed), out=folder)
         sft_seconds = time.perf_counter() - start
-        model = make_agent(LM_AGENT_KINDS[0], venv, seed=seed, model_name=folder)
+        model = make_agent(LM_AGENT_KINDS[0], venv, seed=seed, model_name=folder, hyperparameters=SFT_PPO)
     sft_report = evaluate_win_rate(model, env_id, seeds, env_kwargs=test_kwargs)
     start = time.perf_counter()
     model.learn(steps)

@@ -87,7 +87,8 @@ class MaskableLMActorCriticPolicy(LMPolicyMixin, MaskableActorCriticPolicy):
         value_lr_scale: the value head learns at this multiple of the learning rate.
         use_kv_cache: act with the KV cache (rollouts and ``predict``); training passes always run in full.
         optimizer_class: the optimizer (SB3 convention).
-        optimizer_kwargs: its keyword arguments.
+        optimizer_kwargs: its keyword arguments. Adam and AdamW run fused (one kernel over all parameters)
+            unless these choose ``fused`` or ``foreach``.
         ortho_init: refused when True: it would overwrite the pretrained weights.
 
     Each option means what it means for :class:`~tokengym.agents.policy.LMActorCriticPolicy`. The attribute

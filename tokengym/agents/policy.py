@@ -321,7 +321,12 @@ class LMPolicyMixin:
             {"params": [q for q in self.parameters() if id(q) not in value_params]},  # type: ignore[attr-defined]
             {"params": list(self.value_net.parameters()), "lr_scale": self.value_lr_scale},
         ]
-        self.optimizer = self.optimizer_class(groups, lr=lr_schedule(1), **self.optimizer_kwargs)
+        kwargs = dict(self.optimizer_kwargs)
+        if self.optimizer_class in (torch.optim.Adam, torch.optim.AdamW) and not {"fused", "foreach"} & set(kwargs):
+            # One kernel over all parameters: a language model has dozens of tensors, and Adam's default loop
+            # over them costs several times its arithmetic on a small model (the same update, to rounding).
+            kwargs["fused"] = True
+        self.optimizer = self.optimizer_class(groups, lr=lr_schedule(1), **kwargs)
         scale_group_learning_rates(self.optimizer)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
@@ -431,7 +436,8 @@ class LMActorCriticPolicy(LMPolicyMixin, ActorCriticPolicy):
             run; a scale of 10-20 lets it catch up. Keep 1 with large learning rates (a critic at 10 x 3e-3
             diverges).
         optimizer_class: the optimizer (SB3 convention).
-        optimizer_kwargs: its keyword arguments.
+        optimizer_kwargs: its keyword arguments. Adam and AdamW run fused (one kernel over all parameters)
+            unless these choose ``fused`` or ``foreach``.
         ortho_init: refused when True (SB3 passes it to every actor-critic policy): it would overwrite the
             pretrained weights.
         use_sde: refused when True: gSDE is for continuous actions.
