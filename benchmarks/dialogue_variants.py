@@ -87,6 +87,7 @@ def main() -> None:
     parser.add_argument("--group-size", type=int, default=4)
     parser.add_argument("--lr", type=float, default=3e-5)
     parser.add_argument("--kl-coef", type=float, default=0.05)
+    parser.add_argument("--no-normalize-advantage", dest="normalize_advantage", action="store_false")
     parser.add_argument("--temperature", type=float, default=0.7, help="sampling temperature (PPO and evaluation)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -112,6 +113,7 @@ def main() -> None:
                         n_epochs=2,
                         learning_rate=args.lr,
                         group_size=args.group_size,
+                        normalize_advantage=args.normalize_advantage,
                         kl_coef=args.kl_coef,
                         temperature=args.temperature,
                         out_dir=str(Path(tmp) / f"{env_id}-{seed}"),
@@ -137,8 +139,9 @@ def main() -> None:
 
     print(
         f"\nPPO from 'tiny', {args.minutes:g} min wall clock per run (group size {args.group_size}, lr {args.lr:g}, "
-        f"KL {args.kl_coef:g}, temperature {args.temperature:g}); held-out: test split, {args.eval_episodes} "
-        f"episodes; seeds {args.seeds}"
+        f"KL {args.kl_coef:g}, temperature {args.temperature:g}"
+        f"{'' if args.normalize_advantage else ', advantages unnormalised'}); held-out: test split, "
+        f"{args.eval_episodes} episodes; seeds {args.seeds}"
     )
     print("| env | zero-shot return | trained return | trained - zero-shot | a run's standard error | token steps |")
     print("|---|---|---|---|---|---|")

@@ -23,6 +23,18 @@ in the room says which is which. The README's figures come from::
         "game_kwargs": {"pool_size": 1000, "history": 1}}' --dqn-steps 30000 --ppo-steps 30000 --lm-steps 0
         --episodes 200
 
+``--agents lm_sft_maskable_ppo`` (TextWorld games only) warm-starts the language model on the walkthroughs of
+training games (``--sft-steps`` supervised steps of 16 turns, ``tokengym.agents.sft``), scores it as it is
+(``lm_sft``), then trains it with MaskablePPO for ``--lm-steps`` token steps and scores it again. Its advantages
+are not normalised: a model that wins most plays of a game has group advantages of exactly 0 on them, and
+normalising (SB3's default) shifts those zeros by the mean of the rest (the critic's advantages on the few turns
+no other play reached), which pushed the commands that won down: 1.000 after the warm start, 0.28 after 8k
+token steps. The README's figure for it::
+
+    python benchmarks/textgame_winrate.py --env 'TWCoinCollectorCmd-v0{"level": 5, "max_turns": 10,
+        "game_kwargs": {"pool_size": 1000, "history": 1, "objective": false}}' --agents lm_sft_maskable_ppo
+        --lm-steps 8192 --lm-episodes 100 --episodes 200 --jobs 2
+
 ``--test-kwargs`` adds arguments to the evaluation envs only (merged one level deep). ``--lm-steps 0`` leaves
 the language model out (it is the slow part: about 85 token steps/s on one core on TextNav); ``--agents`` picks
 the learning agents to run (random always plays). Each training run uses one thread; ``--jobs N`` runs N of them
@@ -30,7 +42,7 @@ at a time in worker processes (the training times then share the machine; result
 
     python benchmarks/textgame_winrate.py [--env ID{JSON} ...] [--seeds 0 1 2] [--dqn-steps 6000]
         [--ppo-steps 12000] [--lm-steps 49152] [--episodes 500] [--lm-episodes 200] [--test-kwargs JSON]
-        [--agents lstm_dqn bow_dqn ppo lm_maskable_ppo] [--jobs 1]
+        [--agents lstm_dqn bow_dqn ppo lm_maskable_ppo lm_sft_maskable_ppo] [--jobs 1] [--sft-steps 300]
 """
 
 from __future__ import annotations

@@ -55,11 +55,11 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory, micro_lm):
-    """A PPO run of 32 steps with an adaptive KL penalty and a checkpoint every 16 steps."""
+    """A PPO run of 32 steps with an adaptive KL penalty, unnormalised advantages and a checkpoint every 16 steps."""
     run = tmp_path_factory.mktemp("run") / "ppo"
     code, out, err = run_cli(
         "train", ENV, "--model", micro_lm, *BUDGET, "--checkpoint-every", "16", "--kl-coef", "0.05",
-        "--target-kl", "0.01", "--out", str(run),
+        "--target-kl", "0.01", "--no-normalize-advantage", "--out", str(run),
     )  # fmt: skip
     assert code == 0, err
     assert "Checkpoint:" in out
@@ -90,6 +90,7 @@ def test_train_writes_safetensors_checkpoints_and_tensorboard_logs(trained_run):
     meta = json.loads((final / CONFIG_FILE).read_text())
     assert meta["algorithm"] == "ppo" and meta["env_id"] == ENV and meta["final"] is True
     assert meta["vocab_size"] == 4096 and meta["seed"] == 0 and meta["env_kwargs"] == {}
+    assert meta["hyperparameters"]["normalize_advantage"] is False
     assert set(meta["kl"]) == {"kl_coef", "target_kl", "horizon"} and meta["kl"]["kl_coef"] != 0.05  # adapted
     assert {"torch", "stable-baselines3", "safetensors", "tokengym"} <= set(meta["versions"])
     tensors = load_file(str(final / POLICY_FILE))
@@ -394,6 +395,7 @@ def test_train_with_group_baselines_and_a_temperature(tmp_path, micro_lm):
         batch_size=32,
         group_size=4,
         temperature=0.7,
+        normalize_advantage=False,
         out_dir=str(tmp_path),
         progress_bar=False,
         tensorboard=False,
@@ -401,6 +403,7 @@ def test_train_with_group_baselines_and_a_temperature(tmp_path, micro_lm):
     result = train(cfg, log=lambda *a: None)
     buffer = result.model.rollout_buffer
     assert buffer.baseline == "group" and buffer.grouped_fraction > 0.5
+    assert result.model.normalize_advantage is False
     assert result.num_timesteps == 64
     # The temperature is the policy's own and comes back with the checkpoint.
     assert json.loads((result.checkpoint / CONFIG_FILE).read_text())["policy_kwargs"]["temperature"] == 0.7

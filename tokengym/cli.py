@@ -170,6 +170,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         n_epochs=args.n_epochs,
         learning_rate=args.lr,
         group_size=args.group_size,
+        normalize_advantage=args.normalize_advantage,
         temperature=args.temperature,
         kl_coef=args.kl_coef,
         target_kl=args.target_kl,
@@ -453,6 +454,12 @@ def _add_train(sub: Any) -> None:
         type=int,
         default=1,
         help="serve each prompt N times in a row and judge replies against their siblings (group baseline; 1: critic)",
+    )
+    train.add_argument(
+        "--no-normalize-advantage",
+        dest="normalize_advantage",
+        action="store_false",
+        help="PPO, MaskablePPO, TRPO: leave advantages unnormalised (for group baselines on a warm-started model)",
     )
     train.add_argument("--kl-coef", type=float, default=0.0, help="per-token KL penalty to the starting model (0: off)")
     train.add_argument("--target-kl", type=float, default=None, help="adapt the KL coefficient toward this KL")

@@ -136,6 +136,7 @@ def _build_ppo(cfg: TrainConfig, venv: Any, tensorboard_log: str | None) -> Any:
         batch_size=cfg.batch_size,
         n_epochs=cfg.n_epochs,
         ent_coef=cfg.ent_coef,
+        normalize_advantage=cfg.normalize_advantage,
         rollout_buffer_class=EpisodeDictRolloutBuffer,
         **_on_policy_kwargs(cfg, tensorboard_log),
     )
@@ -165,6 +166,7 @@ def _build_trpo(cfg: TrainConfig, venv: Any, tensorboard_log: str | None) -> Any
         _lm_policy(),
         venv,
         batch_size=cfg.batch_size,
+        normalize_advantage=cfg.normalize_advantage,
         rollout_buffer_class=EpisodeDictRolloutBuffer,
         **_on_policy_kwargs(cfg, tensorboard_log),
     )
@@ -181,6 +183,7 @@ def _build_maskable_ppo(cfg: TrainConfig, venv: Any, tensorboard_log: str | None
         batch_size=cfg.batch_size,
         n_epochs=cfg.n_epochs,
         ent_coef=cfg.ent_coef,
+        normalize_advantage=cfg.normalize_advantage,
         rollout_buffer_class=EpisodeMaskableDictRolloutBuffer,
         **_on_policy_kwargs(cfg, tensorboard_log),
     )

@@ -95,6 +95,10 @@ class TrainConfig:
     """On-policy algorithms: serve each prompt this many times in a row and judge each reply against its siblings
     (the group baseline of RLOO/GRPO: :class:`~tokengym.envs.wrappers.RepeatTask` and ``baseline="group"``);
     1 keeps SB3's critic baseline. Token-level tokengym tasks only."""
+    normalize_advantage: bool = True
+    """PPO, MaskablePPO and TRPO: scale each minibatch's advantages to mean 0 and standard deviation 1 (SB3's
+    default). With group baselines and a policy that already wins most plays of a task (a warm start), most
+    advantages are exactly 0 and normalising shifts them by the mean of the rest: turn it off there."""
     kl_coef: float = 0.0
     """Per-token KL penalty against the starting model (0: off; on-policy algorithms only)."""
     target_kl: float | None = None
