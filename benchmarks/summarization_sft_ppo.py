@@ -53,6 +53,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=2e-5)
     parser.add_argument("--group-size", type=int, default=4)
     parser.add_argument("--kl-coef", type=float, default=0.05)
+    parser.add_argument("--no-normalize-advantage", dest="normalize_advantage", action="store_false")
     parser.add_argument("--temperature", type=float, default=0.7, help="sampling temperature (PPO and evaluation)")
     parser.add_argument("--reward", default=None, help="PPO's reward spec (default: the env's)")
     parser.add_argument("--work-dir", default=None, help="keep models here; supervised ones found there are reused")
@@ -89,6 +90,7 @@ def main() -> None:
                     n_epochs=2,
                     learning_rate=args.lr,
                     group_size=args.group_size,
+                    normalize_advantage=args.normalize_advantage,
                     kl_coef=args.kl_coef,
                     temperature=args.temperature,
                     reward=args.reward,
@@ -113,7 +115,8 @@ def main() -> None:
     print(
         f"\n{ENV}, difficulty {args.difficulty}: {args.eval_episodes} held-out articles, seeds {args.seeds}; SFT "
         f"{args.sft_steps} steps, PPO {args.ppo_steps} token steps (group size {args.group_size}, lr {args.lr:g}, "
-        f"KL {args.kl_coef:g}, temperature {args.temperature:g}, reward {args.reward or 'the default'})"
+        f"KL {args.kl_coef:g}, temperature {args.temperature:g}, reward {args.reward or 'the default'}"
+        f"{'' if args.normalize_advantage else ', advantages unnormalised'})"
     )
     print(f"| model | {' | '.join(COLUMNS)} |")
     print(f"|---|{'---|' * len(COLUMNS)}")
