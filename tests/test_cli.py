@@ -212,13 +212,17 @@ def test_damaged_or_foreign_checkpoints_get_specific_errors(trained_run, micro_l
         (["train", ENV, "--algo", "dqn", "--group-size", "2"], "on-policy algorithms, not dqn"),
         (["train", ENV, "--reward", "rouge_l"], "TokenSubset-v0 takes no argument 'reward'"),
         (["train", ENV, "--env-kwargs", "[1]"], "--env-kwargs must be a JSON object"),
+        (["train", ENV, "--algo", "a2c", "--no-normalize-advantage"], "applies to ppo, maskable_ppo and trpo"),
+        (["sft", "TextNav-v0"], "TextNav-v0's games record no walkthrough"),
         (["eval", "TextNavCmd-v0"], "MultiInputPolicy"),
         (["eval", ENV, "--split", "test"], "takes no argument 'split'"),
     ],
 )
 def test_bad_input_gets_a_specific_error_and_writes_nothing(argv, message, tmp_path, micro_lm):
     out = tmp_path / "out"
-    extra = ["--model", micro_lm] + (["--out", str(out), "--no-progress"] if argv[0] == "train" else [])
+    extra = ["--model", micro_lm] + {"train": ["--out", str(out), "--no-progress"], "sft": ["--out", str(out)]}.get(
+        argv[0], []
+    )
     code, stdout, err = run_cli(*argv, *extra)
     assert code == 2 and message in err, err
     assert not out.exists()

@@ -50,18 +50,17 @@ def test_incremental_decoder_matches_full_forward_through_steps_resets_and_compa
 
 
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])
-@pytest.mark.parametrize("fused_gelu", [True, False])
-def test_incremental_decoder_model_forward_and_gpt2_step_agree(attention, fused_gelu, micro_lm):
+@pytest.mark.parametrize("activation", ["fused", "gelu_new", "relu"])
+def test_incremental_decoder_model_forward_and_gpt2_step_agree(attention, activation, micro_lm):
     """The written-out GPT-2 step and the model's own forward (with the prepared 4D mask in the attention's
     format) give the full forward's results, through new episodes of some rows only; with the GELU ``load_lm``
-    fuses and with GPT-2's written-out one."""
+    fuses, GPT-2's written-out one, and another activation (run as the model's own module)."""
     from transformers.activations import NewGELUActivation
 
     lm, _ = load_lm(micro_lm)
     lm.config._attn_implementation = attention
-    if not fused_gelu:
-        for block in lm.transformer.h:
-            block.mlp.act = NewGELUActivation()
+    for block in lm.transformer.h:
+        block.mlp.act = {"fused": block.mlp.act, "gelu_new": NewGELUActivation(), "relu": torch.nn.ReLU()}[activation]
     decoders = {"gpt2": IncrementalDecoder(lm), "model": IncrementalDecoder(lm, gpt2_step=False)}
     assert decoders["gpt2"].gpt2_step and not decoders["model"].gpt2_step
     rng = np.random.default_rng(1)
@@ -81,6 +80,23 @@ def test_incremental_decoder_model_forward_and_gpt2_step_agree(attention, fused_
         assert decoder.stats["cached_rows"] > decoder.stats["fresh_rows"]
 
 
+def test_a_hooked_block_takes_the_models_forward_after_a_reset(micro_lm):
+    lm, _ = load_lm(micro_lm)
+    decoder = IncrementalDecoder(lm)
+    ids = torch.as_tensor(np.random.default_rng(2).integers(2, 4000, size=(2, 12)))
+    decoder(ids, torch.tensor([3, 4]))
+    decoder(ids, torch.tensor([4, 5]))
+    assert decoder._gpt2_layers()
+    calls = []
+    lm.transformer.h[0].mlp.c_fc.register_forward_hook(lambda module, args, out: calls.append(1) or out * 1.5)
+    decoder.reset()
+    logits, _ = decoder(ids, torch.tensor([5, 6]))  # encoded afresh through the model
+    logits, _ = decoder(ids, torch.tensor([6, 7]))  # stepped: the hook has to run
+    assert not decoder._gpt2_layers() and len(calls) == 2
+    ref_logits, _ = _states(lm, ids, torch.tensor([6, 7]))
+    assert torch.allclose(torch.log_softmax(logits, -1), torch.log_softmax(ref_logits, -1), atol=1e-5)
+
+
 def test_load_lm_fuses_gpt2_gelus_into_the_same_function(micro_lm):
     from transformers import AutoModelForCausalLM
     from transformers.activations import NewGELUActivation
@@ -97,27 +113,27 @@ def test_load_lm_fuses_gpt2_gelus_into_the_same_function(micro_lm):
     assert written_out.config.activation_function == "gelu_new"  # the saved config is left alone
 
 
-@pytest.mark.parametrize("entropy_weight", [0.0, 0.3])
+@pytest.mark.parametrize("entropy_weight", [0.0, 0.3, 5.0])
 def test_chosen_log_prob_and_entropy_match_autograd_with_masked_tokens(entropy_weight):
     """The hand-written gradient of the training pass's log-probability and entropy equals autograd's through
-    the plain formulas, tokens masked to -inf included (entropy weight 0: PPO's default coefficient)."""
+    the plain formulas on the unmasked tokens; tokens masked to -inf in the logits themselves get a gradient of
+    0, never NaN, even under a large entropy weight (where autograd's would be NaN; 0 is PPO's default)."""
     generator = torch.Generator().manual_seed(0)
-    logits = torch.randn(6, 11, dtype=torch.double, generator=generator, requires_grad=True)
+    values = torch.randn(6, 11, dtype=torch.double, generator=generator).masked_fill(torch.arange(11) > 8, -torch.inf)
     actions = torch.randint(0, 9, (6,), generator=generator)
     weights = torch.randn(6, dtype=torch.double, generator=generator)
+    logits = values.clone().requires_grad_()
+    ref_logits = values[:, :9].clone().requires_grad_()  # the masked tokens left out: the same distribution
 
-    def masked():
-        return logits.masked_fill(torch.arange(11) > 8, float("-inf"))
-
-    chosen, entropy = policy_module._ChosenLogProbAndEntropy.apply(masked(), actions)
-    log_probs = torch.log_softmax(masked(), -1)
+    chosen, entropy = policy_module._ChosenLogProbAndEntropy.apply(logits, actions)
+    log_probs = torch.log_softmax(ref_logits, -1)
     ref_chosen = log_probs.gather(-1, actions[:, None]).squeeze(-1)
     ref_entropy = -(log_probs.clamp(min=torch.finfo(log_probs.dtype).min) * log_probs.exp()).sum(-1)
     assert torch.allclose(chosen, ref_chosen) and torch.allclose(entropy, ref_entropy)
-    grad = torch.autograd.grad((chosen * weights).sum() + entropy_weight * entropy.sum(), logits)[0]
-    ref_grad = torch.autograd.grad((ref_chosen * weights).sum() + entropy_weight * ref_entropy.sum(), logits)[0]
-    assert torch.allclose(grad, ref_grad, atol=1e-12)
-    assert bool((grad[:, 9:] == 0).all())
+    ((chosen * weights).sum() + entropy_weight * entropy.sum()).backward()
+    ((ref_chosen * weights).sum() + entropy_weight * ref_entropy.sum()).backward()
+    assert bool(torch.isfinite(logits.grad).all()) and bool((logits.grad[:, 9:] == 0).all())
+    assert torch.allclose(logits.grad[:, :9], ref_logits.grad, atol=1e-12)
 
 
 def test_sample_categorical_draws_the_distribution_and_never_a_zero_probability_token():

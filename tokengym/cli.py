@@ -294,7 +294,8 @@ def _takes_split(env_id: str) -> bool:
 def cmd_sft(args: argparse.Namespace) -> int:
     from tokengym.agents.algorithms import command_level_error, is_command_level, make_env
     from tokengym.agents.checkpoint import fsync_tree, move_into_place, staging_folder
-    from tokengym.agents.sft import SFTConfig, supervised_finetune
+    from tokengym.agents.sft import SFTConfig, demonstration_pairs, supervised_finetune
+    from tokengym.envs.games.token_env import TextGameTokenEnv
 
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -302,10 +303,13 @@ def cmd_sft(args: argparse.Namespace) -> int:
     env_id = args.env.removeprefix("tokengym:")
     env_kwargs = _json_object(args.env_kwargs, "--env-kwargs")
     probe = make_env(env_id, env_kwargs)
-    command_level = is_command_level(probe)
-    probe.close()
-    if command_level:
-        raise command_level_error(env_id)
+    try:
+        if is_command_level(probe):
+            raise command_level_error(env_id)
+        demonstration_pairs(probe, 1, seed=0)  # no demonstrations (no references, no walkthroughs): say so now
+        walkthroughs = isinstance(probe.unwrapped, TextGameTokenEnv)
+    finally:
+        probe.close()
     cfg = SFTConfig(
         env_id=env_id,
         model_name=args.model,
@@ -315,9 +319,7 @@ def cmd_sft(args: argparse.Namespace) -> int:
         lr=args.lr,
         seed=args.seed,
     )
-    from tokengym.envs.games.token_env import TextGameTokenEnv
-
-    kind = "walkthrough turns" if isinstance(probe.unwrapped, TextGameTokenEnv) else "reference completions"
+    kind = "walkthrough turns" if walkthroughs else "reference completions"
     print(f"tokengym sft: {cfg.steps} steps of {cfg.batch_size} {kind} of {env_id} from {args.model!r}")
     staging = staging_folder(out)
     try:

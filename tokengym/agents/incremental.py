@@ -17,9 +17,10 @@ so any Hugging Face causal LM whose attention calls ``Cache.update`` takes it.
 
 A one-token step of a small model costs less in arithmetic than in Python: the model's forward wrappers (output
 capturing, mask preparation, cache dispatch) take longer than its matrix products. For GPT-2 bodies (the embedded
-default model and its family) the step is therefore written out with the model's own modules (layer norms,
-projections, MLPs) and PyTorch's fused attention; other architectures, or GPT-2 variants this step does not
-cover, take the model's forward.
+default model and its family) the step is therefore written out with PyTorch's functions on the model's own
+weights (gathered at the first step after each reset) and PyTorch's fused attention; other architectures, GPT-2
+variants this step does not cover, and blocks whose modules were replaced or hooked take the model's forward.
+After replacing a module or a parameter object of a model in use, call ``reset()``.
 
 The decoder notices when the model's weights change (a training update, a loaded checkpoint) and starts over,
 so cached states never come from old weights.
@@ -233,7 +234,7 @@ class IncrementalDecoder:
         token = (ids if rows is None else ids[rows]).gather(1, positions[:, None])
         for slot in self.cache.layers:
             slot.rows, slot.positions, slot.width = rows, positions, width
-        if self.gpt2_step and not self.body.training:
+        if self.gpt2_step and not self.body.training and self._gpt2_layers():
             last = self._gpt2_step(token, positions, sub_lengths, width)
         else:
             out = self.body(
@@ -247,6 +248,14 @@ class IncrementalDecoder:
         self.stats["cached_rows"] += len(sub_lengths)
         return self.lm.get_output_embeddings()(last).float(), last.float()
 
+    def _gpt2_layers(self) -> list[_GPT2Layer]:
+        """The written-out step's weights, gathered at the first step after a reset; empty when a block is not
+        plain GPT-2 (a module replaced by another kind, or hooked): the model's forward then runs."""
+        if self._layers is None:
+            blocks = list(self.body.h)
+            self._layers = [_GPT2Layer.of(block) for block in blocks] if all(map(_plain_block, blocks)) else []
+        return self._layers
+
     def _gpt2_step(
         self, token: torch.Tensor, positions: torch.Tensor, lengths: torch.Tensor, width: int
     ) -> torch.Tensor:
@@ -258,8 +267,7 @@ class IncrementalDecoder:
         """
         assert self.cache is not None
         body = self.body
-        if self._layers is None:
-            self._layers = [_GPT2Layer.of(block) for block in body.h]
+        assert self._layers
         allowed = (torch.arange(width, device=lengths.device)[None, :] < lengths[:, None])[:, None, None, :]
         x = F.embedding(token[:, 0], body.wte.weight) + F.embedding(positions, body.wpe.weight)  # (n, hidden)
         n = x.shape[0]
@@ -287,6 +295,21 @@ class IncrementalDecoder:
         return torch.zeros(allowed.shape, dtype=dtype, device=lengths.device).masked_fill(
             ~allowed, torch.finfo(dtype).min
         )
+
+
+def _plain_block(block: nn.Module) -> bool:
+    """A GPT-2 block made of GPT-2's own module kinds with no hooks: what :class:`_GPT2Layer` reads computes
+    what the block's forward would."""
+    from transformers.pytorch_utils import Conv1D
+
+    convs = (block.attn.c_attn, block.attn.c_proj, block.mlp.c_fc, block.mlp.c_proj)
+    norms = (block.ln_1, block.ln_2)
+    modules = (block, block.attn, block.mlp, block.mlp.act, *convs, *norms)
+    return (
+        all(type(conv) is Conv1D for conv in convs)
+        and all(type(norm) is nn.LayerNorm for norm in norms)
+        and not any(m._forward_hooks or m._forward_pre_hooks for m in modules)
+    )
 
 
 def _is_plain_gpt2(body: nn.Module) -> bool:

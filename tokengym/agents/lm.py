@@ -134,7 +134,7 @@ def tanh_gelu_classes() -> tuple[type, ...]:
     operations), and :class:`FusedTanhGELU`."""
     from transformers import activations
 
-    names = ("NewGELUActivation", "FastGELUActivation", "GELUTanh")
+    names = ("NewGELUActivation", "FastGELUActivation", "GELUTanh", "PytorchGELUTanh")  # the last: older name
     found = tuple(cls for name in names if isinstance(cls := getattr(activations, name, None), type))
     return (*found, FusedTanhGELU)
 

@@ -34,6 +34,7 @@ from stable_baselines3.common.distributions import CategoricalDistribution
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
+from torch.autograd.function import once_differentiable
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from tokengym.agents.incremental import IncrementalDecoder
@@ -215,6 +216,23 @@ def sample_categorical(probs: torch.Tensor) -> torch.Tensor:
     return index.squeeze(-1).clamp_(max=probs.shape[-1] - 1)
 
 
+def _make_optimizer(
+    optimizer_class: type[torch.optim.Optimizer], groups: list[dict[str, Any]], lr: float, kwargs: dict[str, Any]
+) -> torch.optim.Optimizer:
+    """``optimizer_class(groups, lr=lr, **kwargs)``; Adam and AdamW run fused (one kernel over all parameters)
+    unless ``kwargs`` choose ``fused`` or ``foreach``, or the parameters' device has no fused kernel.
+
+    A language model has dozens of parameter tensors, and Adam's default loop over them costs several times its
+    arithmetic on a small model (per step on "tiny": 4.3 ms looped, 0.7 ms fused; the same update to rounding).
+    """
+    if optimizer_class in (torch.optim.Adam, torch.optim.AdamW) and not {"fused", "foreach"} & set(kwargs):
+        try:
+            return optimizer_class(groups, lr=lr, fused=True, **kwargs)
+        except RuntimeError:  # no fused kernel for this device (or this PyTorch)
+            pass
+    return optimizer_class(groups, lr=lr, **kwargs)
+
+
 class _ChosenLogProbAndEntropy(torch.autograd.Function):
     """``(log_softmax(logits)[action], entropy)`` per row of ``logits (N, V)``, with a hand-written gradient.
 
@@ -236,13 +254,16 @@ class _ChosenLogProbAndEntropy(torch.autograd.Function):
         return chosen, entropy
 
     @staticmethod
+    @once_differentiable
     def backward(ctx: Any, grad_chosen: torch.Tensor, grad_entropy: torch.Tensor) -> tuple[torch.Tensor, None]:
         probs, log_probs, entropy, actions = ctx.saved_tensors
         if grad_entropy is None or not bool(grad_entropy.any()):
             grad = probs * -grad_chosen[:, None]
         else:
             weight = (log_probs + entropy[:, None]).mul_(grad_entropy[:, None]).add_(grad_chosen[:, None])
-            grad = weight.mul_(probs).neg_()
+            # A masked token's clamped log-probability times a large gradient overflows to -inf, and 0 * inf
+            # is NaN: its gradient is 0.
+            grad = torch.where(probs > 0, weight.mul_(probs), 0.0).neg_()
         grad.scatter_add_(-1, actions[:, None], grad_chosen[:, None])
         return grad, None
 
@@ -321,12 +342,7 @@ class LMPolicyMixin:
             {"params": [q for q in self.parameters() if id(q) not in value_params]},  # type: ignore[attr-defined]
             {"params": list(self.value_net.parameters()), "lr_scale": self.value_lr_scale},
         ]
-        kwargs = dict(self.optimizer_kwargs)
-        if self.optimizer_class in (torch.optim.Adam, torch.optim.AdamW) and not {"fused", "foreach"} & set(kwargs):
-            # One kernel over all parameters: a language model has dozens of tensors, and Adam's default loop
-            # over them costs several times its arithmetic on a small model (the same update, to rounding).
-            kwargs["fused"] = True
-        self.optimizer = self.optimizer_class(groups, lr=lr_schedule(1), **kwargs)
+        self.optimizer = _make_optimizer(self.optimizer_class, groups, lr_schedule(1), self.optimizer_kwargs)
         scale_group_learning_rates(self.optimizer)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:

@@ -97,8 +97,14 @@ def walkthrough_pairs(env: gym.Env, n: int, seed: int) -> list[tuple[list[int], 
                 "train it with RL, or warm-start on another task"
             )
         for command in walkthrough:
-            target = [*u.tokens.command_ids.get(command, ()), u.codec.eos_id]
+            if command not in u.tokens.command_ids:
+                raise ValueError(
+                    f"the walkthrough of {name}'s game (seed {game_seed}) plays {command!r}, which is not among "
+                    "the game's commands"
+                )
+            target = [*u.tokens.command_ids[command], u.codec.eos_id]
             prompt = obs["input_ids"][: u.prompt_length].tolist()
+            terminated = truncated = False
             for token in target:
                 if not u.action_masks()[token]:
                     raise ValueError(
@@ -106,6 +112,8 @@ def walkthrough_pairs(env: gym.Env, n: int, seed: int) -> list[tuple[list[int], 
                         f"admissible there (admissible: {u.admissible_commands})"
                     )
                 obs, _, terminated, truncated, _ = env.step(token)
+                if terminated or truncated:
+                    break
             pairs.append((prompt, target))
             if terminated or truncated:
                 break

@@ -170,6 +170,11 @@ class TrainConfig:
             )
         if algo.minibatches and rollout % self.batch_size:
             raise ValueError(f"batch_size={self.batch_size} must divide n_envs*n_steps={rollout} for {self.algo}")
+        if not self.normalize_advantage and self.algo not in ("ppo", "maskable_ppo", "trpo"):
+            raise ValueError(
+                f"normalize_advantage=False applies to ppo, maskable_ppo and trpo (a2c does not normalise advantages "
+                f"by default; dqn has none), not {self.algo}"
+            )
         if self.group_size > 1 and not algo.on_policy:
             raise ValueError(f"group baselines (group_size > 1) work with on-policy algorithms, not {self.algo}")
         if not self.kl_coef >= 0:
