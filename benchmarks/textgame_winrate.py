@@ -29,7 +29,7 @@ training games (``--sft-steps`` supervised steps of 16 turns, ``tokengym.agents.
 are not normalised: a model that wins most plays of a game has group advantages of exactly 0 on them, and
 normalising (SB3's default) shifts those zeros by the mean of the rest (the critic's advantages on the few turns
 no other play reached), which pushed the commands that won down: 1.000 after the warm start, 0.28 after 8k
-token steps. The README's figure for it::
+token steps (one seed, 50 games). The README's figure for it::
 
     python benchmarks/textgame_winrate.py --env 'TWCoinCollectorCmd-v0{"level": 5, "max_turns": 10,
         "game_kwargs": {"pool_size": 1000, "history": 1, "objective": false}}' --agents lm_sft_maskable_ppo
