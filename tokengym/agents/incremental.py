@@ -12,7 +12,7 @@ Observations are laid out contiguously from position 0, so the cache is prealloc
 layer, ``(B, heads, L, head_dim)`` keys and values whose column ``p`` holds the token at position ``p`` of that
 row. A step writes one column per row in place (no concatenation, no growing tensors) and attends over the
 columns before each row's length; a fresh row overwrites its first columns, and whatever lies beyond a row's
-length is masked out. The model is run through its own ``past_key_values`` interface with a prepared 4D mask,
+length is masked out. The model is run through its own cache interface with a prepared 4D mask,
 so any Hugging Face causal LM whose attention calls ``Cache.update`` takes it.
 
 A one-token step of a small model costs less in arithmetic than in Python: the model's forward wrappers (output
@@ -28,6 +28,7 @@ so cached states never come from old weights.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, NamedTuple
 
 import torch
@@ -126,7 +127,8 @@ class IncrementalDecoder:
     """Logits and last hidden states for token-contract observations, reusing work across calls.
 
     Args:
-        lm: a Hugging Face causal LM whose body (``.transformer`` or ``.base_model``) takes ``past_key_values``.
+        lm: a Hugging Face causal LM whose body (``.transformer`` or ``.base_model``) takes a key/value cache
+            (``cache``, or ``past_key_values`` before transformers 5.24).
         gpt2_step: step GPT-2 bodies with the written-out step (same results to rounding, faster); False always
             runs the model's own forward.
 
@@ -138,6 +140,8 @@ class IncrementalDecoder:
         self.lm = lm
         self.body = lm.transformer if hasattr(lm, "transformer") else lm.base_model
         self.gpt2_step = gpt2_step and _is_plain_gpt2(self.body)
+        # transformers 5.24 renamed the forward's ``past_key_values`` to ``cache`` (the old name goes in 5.40).
+        self._cache_arg = "cache" if "cache" in inspect.signature(self.body.forward).parameters else "past_key_values"
         self.reset()
 
     def reset(self) -> None:
@@ -206,10 +210,11 @@ class IncrementalDecoder:
             input_ids=sub_ids,
             attention_mask=mask.long(),
             position_ids=positions.expand_as(sub_ids),
-            past_key_values=DynamicCache(),
             use_cache=True,
+            **{self._cache_arg: DynamicCache()},
         )
-        layers = out.past_key_values.layers
+        out_cache = getattr(out, "cache", None)
+        layers = (out_cache if out_cache is not None else out.past_key_values).layers
         if self.cache is None:
             slots = []
             for layer in layers:
@@ -241,7 +246,7 @@ class IncrementalDecoder:
                 input_ids=token,
                 attention_mask=self._step_mask(sub_lengths, width),
                 position_ids=positions[:, None],
-                past_key_values=self.cache,
+                **{self._cache_arg: self.cache},
                 use_cache=True,
             )
             last = out.last_hidden_state[:, -1]
