@@ -138,6 +138,21 @@ def test_supervised_warm_start_lowers_the_loss_and_saves_a_loadable_folder(micro
         SFTConfig(steps=0)
 
 
+def test_lm_policies_run_adam_fused_unless_told_otherwise(micro_lm):
+    env = gym.make("Summarization-v0")
+    fused = PPO(LMActorCriticPolicy, env, n_steps=8, batch_size=8, policy_kwargs={"model_name": micro_lm})
+    assert fused.policy.optimizer.defaults["fused"] is True
+    looped = PPO(
+        LMActorCriticPolicy,
+        env,
+        n_steps=8,
+        batch_size=8,
+        policy_kwargs={"model_name": micro_lm, "optimizer_kwargs": {"foreach": False}},
+    )
+    assert not looped.policy.optimizer.defaults["fused"] and looped.policy.optimizer.defaults["foreach"] is False
+    fused.learn(8)  # a fused step runs
+
+
 def test_games_without_walkthroughs_have_no_demonstrations_to_learn():
     from tokengym.agents.sft import SFTConfig, demonstration_pairs, supervised_finetune
 
