@@ -168,22 +168,21 @@ def train_and_score(
     torch.set_num_threads(1)
     lm = kind in LM_AGENT_KINDS + (LM_SFT,)
     venv = make_train_env(env_id, env_kwargs, seed=seed, n_envs=LM_ENVS if lm else 4, group_size=LM_GROUP if lm else 1)
-    if kind != LM_SFT:
+    sft = None
+    if kind == LM_SFT:
+        with tempfile.TemporaryDirectory(prefix="textgame_sft_") as folder:
+            start = time.perf_counter()
+            cfg = SFTConfig(env_id=env_id, env_kwargs=env_kwargs, steps=sft_steps, seed=seed)
+            supervised_finetune(cfg, out=folder)
+            sft_seconds = time.perf_counter() - start
+            model = make_agent(LM_AGENT_KINDS[0], venv, seed=seed, model_name=folder, hyperparameters=SFT_PPO)
+        sft = (evaluate_win_rate(model, env_id, seeds, env_kwargs=test_kwargs), sft_seconds)
+    else:
         model = make_agent(kind, venv, seed=seed)
-        start = time.perf_counter()
-        model.learn(steps)
-        seconds = time.perf_counter() - start
-        return evaluate_win_rate(model, env_id, seeds, env_kwargs=test_kwargs), seconds, None
-    with tempfile.TemporaryDirectory(prefix="textgame_sft_") as folder:
-        start = time.perf_counter()
-        supervised_finetune(SFTConfig(env_id=env_id, env_kwargs=env_kwargs, steps=sft_steps, seed=seed), out=folder)
-        sft_seconds = time.perf_counter() - start
-        model = make_agent(LM_AGENT_KINDS[0], venv, seed=seed, model_name=folder, hyperparameters=SFT_PPO)
-    sft_report = evaluate_win_rate(model, env_id, seeds, env_kwargs=test_kwargs)
     start = time.perf_counter()
     model.learn(steps)
-    seconds = sft_seconds + time.perf_counter() - start
-    return evaluate_win_rate(model, env_id, seeds, env_kwargs=test_kwargs), seconds, (sft_report, sft_seconds)
+    seconds = time.perf_counter() - start + (sft[1] if sft else 0.0)
+    return evaluate_win_rate(model, env_id, seeds, env_kwargs=test_kwargs), seconds, sft
 
 
 def run_env(cfg: Config, spec: str) -> list[dict[str, Any]]:

@@ -151,6 +151,10 @@ def test_lm_policies_run_adam_fused_unless_told_otherwise(micro_lm):
     )
     assert not looped.policy.optimizer.defaults["fused"] and looped.policy.optimizer.defaults["foreach"] is False
     fused.learn(8)  # a fused step runs
+    from tokengym.agents.dqn import LMDQNPolicy, TextDQN
+
+    dqn = TextDQN(LMDQNPolicy, env, buffer_size=64, learning_starts=4, policy_kwargs={"model_name": micro_lm})
+    assert dqn.policy.optimizer.defaults["fused"] is True
 
 
 def test_games_without_walkthroughs_have_no_demonstrations_to_learn():

@@ -54,7 +54,7 @@ from torch import nn
 
 from tokengym.agents.incremental import IncrementalDecoder
 from tokengym.agents.lm import load_lm
-from tokengym.agents.policy import check_token_spaces, last_token_states
+from tokengym.agents.policy import check_token_spaces, last_token_states, make_optimizer
 
 SelfTextDQN = TypeVar("SelfTextDQN", bound="TextDQN")
 
@@ -286,7 +286,8 @@ class LMDQNPolicy(DQNPolicy):
             exploratory tokens are samples of the LM's own distribution.
         use_kv_cache: act with the KV cache (rollouts and ``predict``); TD updates run in full.
         optimizer_class: the optimizer (SB3 convention).
-        optimizer_kwargs: its keyword arguments.
+        optimizer_kwargs: its keyword arguments. Adam and AdamW run fused (one kernel over all parameters)
+            unless these choose ``fused`` or ``foreach``.
 
     ``predict(obs, deterministic=True)`` is greedy in Q. ``deterministic=False`` explores: each row samples
     from ``softmax(Q / temperature)`` with probability ``exploration_rate`` (an attribute, 1.0: pure sampling;
@@ -334,6 +335,13 @@ class LMDQNPolicy(DQNPolicy):
             normalize_images=False,
             optimizer_class=optimizer_class,
             optimizer_kwargs=optimizer_kwargs,
+        )
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        super()._build(lr_schedule)
+        # SB3's optimizer over the Q-network, made again (it has no state yet) so that Adam runs fused.
+        self.optimizer = make_optimizer(
+            self.optimizer_class, self.q_net.parameters(), lr_schedule(1), self.optimizer_kwargs
         )
 
     def make_q_net(self) -> LMQNetwork:

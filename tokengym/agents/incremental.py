@@ -29,6 +29,7 @@ so cached states never come from old weights.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import torch
@@ -83,6 +84,10 @@ class _RowSlots(CacheLayerMixin):
         return int(self.keys.shape[2])
 
 
+def _fused_tanh_gelu(x: torch.Tensor) -> torch.Tensor:
+    return F.gelu(x, approximate="tanh")
+
+
 class _GPT2Layer(NamedTuple):
     """What the written-out GPT-2 step reads from one block, gathered once per weights rather than through
     several module attribute lookups per block per step (the parameters themselves, so in-place updates show)."""
@@ -98,7 +103,7 @@ class _GPT2Layer(NamedTuple):
     ln_2: tuple[Any, ...]
     fc_weight: torch.Tensor
     fc_bias: torch.Tensor
-    act: nn.Module | None  # None: the tanh-approximated GELU, run fused
+    act: Callable[[torch.Tensor], torch.Tensor]  # a tanh-approximated GELU runs fused, without a module call
     proj_weight: torch.Tensor
     proj_bias: torch.Tensor
 
@@ -117,7 +122,7 @@ class _GPT2Layer(NamedTuple):
             (block.ln_2.normalized_shape, block.ln_2.weight, block.ln_2.bias, block.ln_2.eps),
             mlp.c_fc.weight,
             mlp.c_fc.bias,
-            None if type(mlp.act) in tanh_gelu_classes() else mlp.act,
+            _fused_tanh_gelu if type(mlp.act) in tanh_gelu_classes() else mlp.act,
             mlp.c_proj.weight,
             mlp.c_proj.bias,
         )
@@ -213,8 +218,7 @@ class IncrementalDecoder:
             use_cache=True,
             **{self._cache_arg: DynamicCache()},
         )
-        out_cache = getattr(out, "cache", None)
-        layers = (out_cache if out_cache is not None else out.past_key_values).layers
+        layers = getattr(out, self._cache_arg).layers  # the output's field was renamed with the argument
         if self.cache is None:
             slots = []
             for layer in layers:
@@ -286,8 +290,7 @@ class IncrementalDecoder:
             )
             x = torch.addmm(layer.out_bias, mixed.reshape(n, -1), layer.out_weight).add_(x)
             inner = torch.addmm(layer.fc_bias, F.layer_norm(x, *layer.ln_2), layer.fc_weight)
-            inner = F.gelu(inner, approximate="tanh") if layer.act is None else layer.act(inner)
-            x = torch.addmm(layer.proj_bias, inner, layer.proj_weight).add_(x)
+            x = torch.addmm(layer.proj_bias, layer.act(inner), layer.proj_weight).add_(x)
         return F.layer_norm(x, body.ln_f.normalized_shape, body.ln_f.weight, body.ln_f.bias, body.ln_f.eps)
 
     def _step_mask(self, lengths: torch.Tensor, width: int) -> torch.Tensor:

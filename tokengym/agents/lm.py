@@ -128,15 +128,19 @@ class FusedTanhGELU(torch.nn.Module):
 
 
 @functools.cache
-def tanh_gelu_classes() -> tuple[type, ...]:
-    """The activation modules that compute ``F.gelu(x, approximate="tanh")``: transformers' for GPT-2's
-    ``gelu_new``, ``gelu_fast`` and ``gelu_pytorch_tanh`` (the first two written out in eight elementwise
-    operations), and :class:`FusedTanhGELU`."""
+def _transformers_tanh_gelus() -> tuple[type, ...]:
+    """transformers' modules for GPT-2's ``gelu_new``, ``gelu_fast`` and ``gelu_pytorch_tanh`` (the first two
+    written out in eight elementwise operations)."""
     from transformers import activations
 
     names = ("NewGELUActivation", "FastGELUActivation", "GELUTanh", "PytorchGELUTanh")  # the last: older name
-    found = tuple(cls for name in names if isinstance(cls := getattr(activations, name, None), type))
-    return (*found, FusedTanhGELU)
+    return tuple(cls for name in names if isinstance(cls := getattr(activations, name, None), type))
+
+
+def tanh_gelu_classes() -> tuple[type, ...]:
+    """The activation modules that compute ``F.gelu(x, approximate="tanh")``: transformers' and
+    :class:`FusedTanhGELU`."""
+    return (*_transformers_tanh_gelus(), FusedTanhGELU)
 
 
 def fuse_tanh_gelus(model: torch.nn.Module) -> int:
@@ -146,7 +150,7 @@ def fuse_tanh_gelus(model: torch.nn.Module) -> int:
     ``gelu_new`` written out costs a small model several percent of its training pass. The config is left
     alone, so a model saved afterwards loads as before.
     """
-    slow = tanh_gelu_classes()[:-1]
+    slow = _transformers_tanh_gelus()
     replaced = 0
     for module in list(model.modules()):
         for name, child in list(module.named_children()):
