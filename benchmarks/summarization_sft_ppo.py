@@ -3,16 +3,20 @@
 For each seed, on Summarization-v0 (the procedural articles; training on the ``train`` split):
 
 1. zero-shot: the embedded "tiny" model as it ships;
-2. supervised: ``supervised_finetune`` on the reference summaries of the train split;
-3. supervised + PPO: PPO from the supervised model on the env's reward, with group baselines.
+2. supervised: ``supervised_finetune`` on the reference summaries of the train split (600 steps of 16 at lr 3e-4:
+   it takes that long for the model to learn to copy names and numbers from the article; 200 steps at 1e-4 left
+   it writing fluent summaries of invented facts, ROUGE-L about 0.28 and faithfulness about -0.96);
+3. supervised + PPO: PPO from the supervised model on the env's reward (or ``--reward``), with group baselines.
 
 Each model is scored on the same held-out articles (``test`` split, seeds ``0..N-1``, sampled at the policy's
-temperature with a fixed sampling seed) with the env's reward and every metric the task names; the table gives
-the mean over seeds and, after ±, the spread (standard deviation) of the per-seed means. PPO trains with group
-baselines (each article summarised ``--group-size`` times in a row), a KL penalty to the supervised model, and
-every model samples at the same temperature (0.7: at 1 the tail of a 4,096-token vocabulary adds noise).
+temperature with a fixed sampling seed) with the reward PPO trains on and every metric the task names; the table
+gives the mean over seeds and, after ±, the spread (standard deviation) of the per-seed means. Each seed also
+prints PPO's change in reward and faithfulness paired by article, with its standard error: the evaluation's own
+noise. PPO trains with group baselines (each article summarised ``--group-size`` times in a row), a KL penalty
+to the supervised model, and every model samples at the same temperature (0.7: at 1 the tail of a 4,096-token
+vocabulary adds noise).
 
-    python benchmarks/summarization_sft_ppo.py [--seeds 0 1 2] [--sft-steps 200] [--ppo-steps 16384] [--kl-coef 0.05]
+    python benchmarks/summarization_sft_ppo.py [--seeds 0 1 2] [--sft-steps 600] [--ppo-steps 16384] [--kl-coef 0.05]
 """
 
 from __future__ import annotations
@@ -34,21 +38,31 @@ ENV = "Summarization-v0"
 COLUMNS = ("reward", "rouge_l", "rouge_1", "fact_coverage", "faithfulness", "compression")
 
 
-def score(model: str, env_kwargs: dict, episodes: int, temperature: float) -> dict[str, float]:
+def score(model: str, env_kwargs: dict, episodes: int, temperature: float) -> dict[str, np.ndarray]:
+    """Per held-out article: the env's reward and every metric the task names."""
     loaded = load_policy(model, ENV, {**env_kwargs, "split": "test"})
     loaded.policy.temperature = temperature  # every model samples at the same temperature
     report = evaluate_policy_text(
         loaded.policy, ENV, range(episodes), sample_seed=1234, env_kwargs=loaded.env_kwargs, metrics="default"
     )
-    return {"reward": report.mean, **{name: stats["mean"] for name, stats in report.metrics.items()}}
+    per_article = {"reward": np.asarray(report.returns)}
+    for name in report.metrics:
+        per_article[name] = np.asarray([sample["metrics"][name] for sample in report.samples])
+    return per_article
+
+
+def paired_gain(after: np.ndarray, before: np.ndarray) -> str:
+    """Mean change over the same articles and its standard error (the evaluation's own noise)."""
+    diff = after - before
+    return f"{diff.mean():+.3f} (standard error {diff.std(ddof=1) / np.sqrt(len(diff)):.3f})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--difficulty", type=int, default=1)
-    parser.add_argument("--sft-steps", type=int, default=200)
-    parser.add_argument("--sft-lr", type=float, default=1e-4)
+    parser.add_argument("--sft-steps", type=int, default=600)
+    parser.add_argument("--sft-lr", type=float, default=3e-4)
     parser.add_argument("--ppo-steps", type=int, default=16384)
     parser.add_argument("--lr", type=float, default=2e-5)
     parser.add_argument("--group-size", type=int, default=4)
@@ -62,13 +76,15 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     env_kwargs = {"difficulty": args.difficulty, "max_prompt_len": 256, "max_new_tokens": 48}
+    # every model is scored on the reward PPO trains on (the PPO checkpoint would otherwise bring its own)
+    scored_kwargs = {**env_kwargs, **({"reward": args.reward} if args.reward else {})}
 
-    rows: dict[str, list[dict[str, float]]] = {"zero-shot": [], "supervised": [], "supervised + PPO": []}
+    rows: dict[str, list[dict[str, np.ndarray]]] = {"zero-shot": [], "supervised": [], "supervised + PPO": []}
     minutes: dict[str, list[float]] = {"sft": [], "ppo": []}
     with tempfile.TemporaryDirectory() as scratch:
         tmp = args.work_dir or scratch
         for seed in args.seeds:
-            rows["zero-shot"].append(score("tiny", env_kwargs, args.eval_episodes, args.temperature))
+            rows["zero-shot"].append(score("tiny", scored_kwargs, args.eval_episodes, args.temperature))
             sft_dir = Path(tmp) / f"sft-{seed}-{args.sft_steps}-{args.sft_lr:g}-d{args.difficulty}"
             if not (sft_dir / "config.json").is_file():
                 report = supervised_finetune(
@@ -76,7 +92,7 @@ def main() -> None:
                     out=sft_dir,
                 )
                 minutes["sft"].append(report["minutes"])
-            rows["supervised"].append(score(str(sft_dir), env_kwargs, args.eval_episodes, args.temperature))
+            rows["supervised"].append(score(str(sft_dir), scored_kwargs, args.eval_episodes, args.temperature))
             start = time.perf_counter()
             result = train(
                 TrainConfig(
@@ -103,12 +119,18 @@ def main() -> None:
             )
             minutes["ppo"].append((time.perf_counter() - start) / 60)
             rows["supervised + PPO"].append(
-                score(str(result.checkpoint), env_kwargs, args.eval_episodes, args.temperature)
+                score(str(result.checkpoint), scored_kwargs, args.eval_episodes, args.temperature)
             )
             print(
                 f"seed {seed}: "
-                + "; ".join(f"{name} reward {runs[-1]['reward']:.3f}" for name, runs in rows.items())
+                + "; ".join(f"{name} reward {runs[-1]['reward'].mean():.3f}" for name, runs in rows.items())
                 + f" (PPO {minutes['ppo'][-1]:.1f} min)",
+                flush=True,
+            )
+            ppo, sft = rows["supervised + PPO"][-1], rows["supervised"][-1]
+            print(
+                f"  PPO's change, paired by article: reward {paired_gain(ppo['reward'], sft['reward'])}; "
+                f"faithfulness {paired_gain(ppo['faithfulness'], sft['faithfulness'])}",
                 flush=True,
             )
 
@@ -123,7 +145,7 @@ def main() -> None:
     for name, runs in rows.items():
         cells = []
         for column in COLUMNS:
-            values = [run[column] for run in runs]
+            values = [run[column].mean() for run in runs]
             cells.append(f"{np.mean(values):.3f} ± {np.std(values):.3f}")
         print(f"| {name} | {' | '.join(cells)} |")
     sft_minutes = f"SFT {np.mean(minutes['sft']):.1f}, " if minutes["sft"] else ""
