@@ -3,6 +3,7 @@
 import json
 
 import gymnasium as gym
+import numpy as np
 import pytest
 
 from tokengym import TextActionWrapper
@@ -123,6 +124,59 @@ def test_summarization_difficulty_and_files(tmp_path):
     env = gym.make("Summarization-v0", data_path=str(path), fields={"article": "document", "summary": "highlights"})
     _, info = env.reset(seed=0)
     assert info["prompt"] == "The mayor opened a bridge.\nTL;DR:"
+
+
+def test_summarization_mixes_difficulties_by_article_index():
+    env = gym.make("Summarization-v0", max_prompt_len=1024).unwrapped
+    seen = {}
+    for index in range(6):
+        _, info = env.reset(seed=0, options={"index": index})
+        seen[index] = env.current_sample.metadata["difficulty"]
+    assert seen == {0: 1, 1: 2, 2: 3, 3: 1, 4: 2, 5: 3}
+    fixed = gym.make("Summarization-v0", difficulty=2).unwrapped
+    fixed.reset(seed=0, options={"index": 0})
+    assert fixed.current_sample.metadata["difficulty"] == 2
+    with pytest.raises(ValueError, match=r"difficulty must be one of \(1, 2, 3\) or 'mix'"):
+        gym.make("Summarization-v0", difficulty="hard")
+
+
+def test_summarization_seq2seq_format_splits_into_source_and_summary():
+    from tokengym.envs.summarization import split_seq2seq
+
+    env = gym.make("Summarization-v0", prompt_format="seq2seq", max_prompt_len=64).unwrapped
+    obs, info = env.reset(seed=3)
+    eos = env.codec.eos_id
+    n = env.prompt_length
+    assert info["prompt"].startswith("summarize: ") and "TL;DR" not in info["prompt"]
+    assert obs["input_ids"][n - 1] == eos and eos not in obs["input_ids"][: n - 1]
+    assert env.codec.decode(obs["input_ids"][: n - 1]).startswith("summarize: ")
+    first = split_seq2seq(obs["input_ids"], obs["attention_mask"], eos)
+    assert first["encoder_attention_mask"].sum() == n and first["decoder_attention_mask"].sum() == 0
+    written = env.codec.encode(" The council met.")
+    for token in written:
+        obs, *_ = env.step(token)
+    later = split_seq2seq(obs["input_ids"], obs["attention_mask"], eos)
+    assert later["encoder_input_ids"].tolist() == first["encoder_input_ids"].tolist()
+    assert later["decoder_input_ids"][: len(written)].tolist() == written
+    assert later["decoder_attention_mask"].sum() == len(written)
+    assert later["decoder_input_ids"].shape == obs["input_ids"].shape
+    batch = split_seq2seq(np.stack([obs["input_ids"]] * 2), np.stack([obs["attention_mask"]] * 2), eos)
+    assert batch["decoder_input_ids"].shape == (2, env.seq_len)
+    assert (batch["decoder_input_ids"][1] == later["decoder_input_ids"]).all()
+    obs, reward, terminated, _, info = env.step(eos)
+    assert terminated and info["completion"] == "The council met."
+    with pytest.raises(ValueError, match="no end-of-sequence token"):
+        split_seq2seq(np.array([5, 6, 7]), np.array([1, 1, 1]), eos)
+    with pytest.raises(ValueError, match="unknown prompt_format 'chat'"):
+        gym.make("Summarization-v0", prompt_format="chat")
+    with pytest.raises(ValueError, match="leaves no room for the article"):
+        gym.make("Summarization-v0", prompt_format="seq2seq", max_prompt_len=3)
+
+
+def test_summarization_seq2seq_format_passes_the_registry_checks():
+    from tokengym.testing import check_token_env
+
+    check_token_env(lambda: gym.make("Summarization-v0", prompt_format="seq2seq", max_prompt_len=64))
 
 
 def test_text_wrapper_sums_rewards_and_drops_overflow():

@@ -6,18 +6,87 @@ import os
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import numpy as np
+
 from tokengym.data.articles import DIFFICULTIES, article_for
 from tokengym.data.loaders import load_hub_records, load_records
 from tokengym.envs.core import Sample, TokenEnv, fit_prompt
 
 PROMPT_SUFFIX = "\nTL;DR:"
+SEQ2SEQ_PREFIX = "summarize: "
+PROMPT_FORMATS = ("tldr", "seq2seq")
 SPLITS = ("train", "test")
+MIXED = "mix"
 MAX_INDEX = 2**31 - 1
 
 
-def format_article(article: str) -> str:
-    """The prompt for a summary: the article, a newline, then ``TL;DR:``."""
+def format_article(article: str, prompt_format: str = "tldr") -> str:
+    """The prompt text for a summary: ``"<article>\\nTL;DR:"`` (``"tldr"``) or ``"summarize: <article>"``
+    (``"seq2seq"``, T5's task prefix; the environment ends its tokens with end-of-sequence)."""
+    if prompt_format == "seq2seq":
+        return f"{SEQ2SEQ_PREFIX}{article}"
     return f"{article}{PROMPT_SUFFIX}"
+
+
+def difficulty_of(index: int, difficulty: int | str) -> int:
+    """The difficulty of generated article ``index``: ``difficulty`` itself, or under ``"mix"`` 1, 2 and 3 in turn
+    (``1 + index % 3``), so that an article stays a pure function of its index."""
+    return 1 + index % len(DIFFICULTIES) if difficulty == MIXED else int(difficulty)
+
+
+def split_seq2seq(input_ids: np.ndarray, attention_mask: np.ndarray, eos_id: int) -> dict[str, np.ndarray]:
+    """Cut a ``prompt_format="seq2seq"`` observation into an encoder-decoder policy's inputs.
+
+    The source runs up to and including the first end-of-sequence token; the summary written so far follows.
+    Works on one observation ``(L,)`` or a batch ``(B, L)``; the decoder arrays keep the width ``L`` (left-aligned,
+    right-padded with zeros), so a batch stays rectangular.
+
+    Returns:
+        ``encoder_input_ids``/``encoder_attention_mask`` (the source, zeros after it) and
+        ``decoder_input_ids``/``decoder_attention_mask`` (the summary so far).
+
+    Raises:
+        ValueError: if a row has no end-of-sequence token (the observation is not in the seq2seq format).
+
+    Example:
+        >>> import gymnasium as gym, tokengym
+        >>> env = gym.make("Summarization-v0", prompt_format="seq2seq")
+        >>> obs, _ = env.reset(seed=0)
+        >>> parts = split_seq2seq(obs["input_ids"], obs["attention_mask"], env.unwrapped.codec.eos_id)
+        >>> int(parts["encoder_attention_mask"].sum()) == env.unwrapped.prompt_length
+        True
+        >>> int(parts["decoder_attention_mask"].sum())
+        0
+    """
+    ids = np.asarray(input_ids)
+    mask = np.asarray(attention_mask)
+    batched = ids.ndim == 2
+    ids, mask = np.atleast_2d(ids), np.atleast_2d(mask)
+    is_eos = (ids == eos_id) & (mask > 0)
+    if not is_eos.any(axis=1).all():
+        rows = np.flatnonzero(~is_eos.any(axis=1)).tolist()
+        raise ValueError(
+            f"observation rows {rows} hold no end-of-sequence token: only prompt_format='seq2seq' observations "
+            "can be split"
+        )
+    cut = is_eos.argmax(axis=1) + 1  # the source ends after its end-of-sequence token
+    width = ids.shape[1]
+    columns = np.arange(width)
+    in_source = columns[None, :] < cut[:, None]
+    enc_ids = np.where(in_source, ids, 0)
+    enc_mask = np.where(in_source, mask, 0)
+    # shift each row's tail left by its cut: position j of the decoder reads position cut + j of the sequence
+    take = np.minimum(columns[None, :] + cut[:, None], width - 1)
+    valid = columns[None, :] + cut[:, None] < width
+    dec_ids = np.where(valid, np.take_along_axis(ids, take, axis=1), 0)
+    dec_mask = np.where(valid, np.take_along_axis(mask, take, axis=1), 0)
+    parts = {
+        "encoder_input_ids": enc_ids.astype(ids.dtype),
+        "encoder_attention_mask": enc_mask.astype(mask.dtype),
+        "decoder_input_ids": dec_ids.astype(ids.dtype),
+        "decoder_attention_mask": dec_mask.astype(mask.dtype),
+    }
+    return parts if batched else {k: v[0] for k, v in parts.items()}
 
 
 class SummarizationEnv(TokenEnv):
@@ -27,7 +96,15 @@ class SummarizationEnv(TokenEnv):
     An article is drawn from a seeded procedural generator of news stories (who, what, where, when, numbers,
     plus distractor sentences), from a local JSONL/CSV file or from a Hugging Face dataset (CNN/DailyMail, XSum,
     SAMSum), and laid out as the prompt ``"<article>\\nTL;DR:"``. The agent writes the summary and ends it with
-    the end-of-sequence token.
+    the end-of-sequence token. By default the generated articles mix the three difficulties (article ``i`` is
+    at difficulty ``1 + i % 3``); ``difficulty=1``, ``2`` or ``3`` fixes one.
+
+    ``prompt_format="seq2seq"`` lays the prompt out for encoder-decoder policies (T5, BART) instead:
+    ``"summarize: <article>"`` followed by the end-of-sequence token, so the source is everything up to and
+    including the first end-of-sequence token and the summary is what follows it
+    (:func:`split_seq2seq` cuts an observation, or a batch of them, into encoder and decoder inputs). The
+    layout, spaces and rewards are the same in both formats; the embedded model was pretrained on the
+    ``"tldr"`` one.
 
     ## Action Space
     ``Discrete(vocab_size)``: the next token id (4,096 for the embedded tokenizer).
@@ -37,7 +114,8 @@ class SummarizationEnv(TokenEnv):
 
     | key              | dtype | shape | content                                                   |
     |------------------|-------|-------|-----------------------------------------------------------|
-    | ``input_ids``      | int32 | (L,)  | ``[article + TL;DR: | summary so far | pad]``              |
+    | ``input_ids``      | int32 | (L,)  | ``[article + TL;DR: | summary so far | pad]`` (seq2seq:     |
+    |                  |       |       | ``[summarize: + article + EOS | summary so far | pad]``)   |
     | ``attention_mask`` | int8  | (L,)  | 1 over prompt and summary, 0 over padding                 |
 
     ## Rewards
@@ -60,23 +138,25 @@ class SummarizationEnv(TokenEnv):
       a value past it. A shorter ``TimeLimit`` truncates earlier, unscored.
 
     Articles longer than ``max_prompt_len`` lose their end (the right side): the lead of a news story carries
-    its key facts. The ``TL;DR:`` suffix is always kept.
+    its key facts. The ``TL;DR:`` suffix (seq2seq: the ``summarize:`` prefix and the end-of-sequence token) is
+    always kept.
 
     ## Arguments
     ```python
     env = gym.make("Summarization-v0", difficulty=2, split="test", reward="rouge_l + 0.5*bleu")
     ```
     ``tokenizer``, ``reward``, ``max_prompt_len`` (256), ``max_new_tokens`` (48), ``render_mode`` as in
-    :class:`~tokengym.envs.core.TokenEnv`; ``difficulty`` (1, 2 or 3: longer articles, more distractors);
-    ``split``; ``data_path`` (JSONL/CSV with ``article`` and ``summary``) and ``fields`` (renames them, e.g.
-    ``{"article": "document", "summary": "highlights"}``); ``dataset`` (a Hugging Face dataset: ``"cnn_dailymail"``,
-    ``"xsum"``, ``"samsum"`` by name, or a hub id with ``fields``; needs ``pip install 'tokengym[hub]'`` and network
-    or the ``datasets`` cache; offline, the error says how to save it as a local JSONL file) and
-    ``dataset_limit`` (read only the first records of the split).
+    :class:`~tokengym.envs.core.TokenEnv`; ``difficulty`` (``"mix"``, the default, or 1, 2 or 3: longer
+    articles, more distractors); ``prompt_format`` (``"tldr"`` or ``"seq2seq"``); ``split``; ``data_path``
+    (JSONL/CSV with ``article`` and ``summary``) and ``fields`` (renames them, e.g. ``{"article": "document",
+    "summary": "highlights"}``); ``dataset`` (a Hugging Face dataset: ``"cnn_dailymail"``, ``"xsum"``,
+    ``"samsum"`` by name, or a hub id with ``fields``; needs ``pip install 'tokengym[hub]'`` and network or the
+    ``datasets`` cache; offline, the error says how to save it as a local JSONL file) and ``dataset_limit``
+    (read only the first records of the split).
 
     ## Version History
-    - v0: procedural articles at three difficulties, local files, Hugging Face datasets, ROUGE-L with a length
-      budget.
+    - v0: procedural articles at three difficulties (mixed by default), local files, Hugging Face datasets,
+      ROUGE-L with a length budget, a ``TL;DR`` and a seq2seq prompt format.
     """
 
     default_reward: ClassVar[str] = "rouge_l + 0.5*verbosity(ratio=1.5)"
@@ -84,8 +164,9 @@ class SummarizationEnv(TokenEnv):
 
     def __init__(
         self,
-        difficulty: int = 1,
+        difficulty: int | str = MIXED,
         split: str = "train",
+        prompt_format: str = "tldr",
         data_path: str | os.PathLike[str] | None = None,
         fields: Mapping[str, str] | None = None,
         dataset: str | None = None,
@@ -96,10 +177,12 @@ class SummarizationEnv(TokenEnv):
         max_new_tokens: int = 48,
         render_mode: str | None = None,
     ) -> None:
-        if difficulty not in DIFFICULTIES:
-            raise ValueError(f"difficulty must be one of {DIFFICULTIES}, not {difficulty!r}")
+        if isinstance(difficulty, bool) or (difficulty != MIXED and difficulty not in DIFFICULTIES):
+            raise ValueError(f"difficulty must be one of {DIFFICULTIES} or {MIXED!r}, not {difficulty!r}")
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+        if prompt_format not in PROMPT_FORMATS:
+            raise ValueError(f"unknown prompt_format {prompt_format!r}; choose one of {PROMPT_FORMATS}")
         super().__init__(tokenizer, reward, max_prompt_len, max_new_tokens, render_mode)
         self.difficulty = difficulty
         self.split = split
@@ -111,7 +194,15 @@ class SummarizationEnv(TokenEnv):
             self._records = load_records(data_path, names)
         elif dataset is not None:
             self._records = load_hub_records(dataset, split, fields, dataset_limit)
-        self._suffix = self.codec.encode(PROMPT_SUFFIX)
+        self.prompt_format = prompt_format
+        if prompt_format == "seq2seq":
+            self._prefix, self._suffix = self.codec.encode(SEQ2SEQ_PREFIX.rstrip()), [self.codec.eos_id]
+        else:
+            self._prefix, self._suffix = [], self.codec.encode(PROMPT_SUFFIX)
+        if len(self._prefix) + len(self._suffix) >= self.max_prompt_len:
+            raise ValueError(
+                f"max_prompt_len={max_prompt_len} leaves no room for the article in the {prompt_format!r} format"
+            )
 
     def eval_metrics(self) -> str:
         """ROUGE-1/2/L, BLEU, chrF, semantic similarity (ROUGE-1 where no embedding model is installed, named as
@@ -133,13 +224,15 @@ class SummarizationEnv(TokenEnv):
             record = self._records[index]
             article, summary, meta, extra = str(record["article"]), str(record["summary"]), {}, {}
         else:
-            generated = article_for(int(index), self.split, self.difficulty)
+            generated = article_for(int(index), self.split, difficulty_of(int(index), self.difficulty))
             article, summary = generated.article, generated.summary
-            meta = {"title": generated.title, "facts": dict(generated.facts)}
+            meta = {"title": generated.title, "facts": dict(generated.facts), "difficulty": generated.difficulty}
             extra = {"facts": dict(generated.facts)}
-        ids = fit_prompt(self.codec.encode(article), self.max_prompt_len, side="right", suffix=self._suffix)
+        room = self.max_prompt_len - len(self._prefix)
+        body = self.codec.encode(f" {article}" if self._prefix else article)
+        ids = self._prefix + fit_prompt(body, room, side="right", suffix=self._suffix)
         return Sample(
-            prompt=format_article(article),
+            prompt=format_article(article, self.prompt_format),
             prompt_ids=ids,
             columns={"references": summary, "sources": article, **extra},
             metadata={"index": int(index), **meta},
