@@ -337,3 +337,38 @@ def test_corpus_user_in_the_env_plays_real_flows():
     reference = env.unwrapped.current_sample.columns["references"]
     _, _, _, _, info = env.step(reference)
     assert info["reward_components"]["relevance_lexical"] == pytest.approx(1.0) and info["user_engaged"]
+
+
+class ScriptedReplies:
+    """A policy that writes the same reply, token by token, at every turn (SB3's ``predict`` interface)."""
+
+    def __init__(self, codec, text):
+        self.ids, self.at = codec.encode(" " + text) + [codec.eos_id], 0
+
+    def predict(self, obs, deterministic=False):
+        token = self.ids[self.at]
+        self.at = (self.at + 1) % len(self.ids)
+        return np.array(token), None
+
+
+def test_evaluation_sums_each_component_over_the_turns_of_a_conversation():
+    from tokengym.agents.evaluate import evaluate_policy_text
+
+    env = gym.make("DialogueSupport-v0")
+    u = env.unwrapped
+    policy = ScriptedReplies(u.codec, "I'm sorry to hear that. Please restart it and update it.")
+    report = evaluate_policy_text(policy, env, seeds=range(3))
+    weights = u.reward_fn.weights
+    assert report.mean == pytest.approx(sum(weights[n] * report.components[n] for n in weights))
+    # the same conversations played by hand: every turn's components, added up
+    totals = {}
+    for seed in range(3):
+        env.reset(seed=seed)
+        done = False
+        while not done:
+            action, _ = policy.predict(None)
+            _, _, terminated, truncated, info = env.step(int(action))
+            done = terminated or truncated
+            for name, value in info.get("reward_components", {}).items():
+                totals[name] = totals.get(name, 0.0) + value / 3
+    assert report.components == pytest.approx(totals)

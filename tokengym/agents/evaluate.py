@@ -19,8 +19,9 @@ import torch
 
 @dataclass
 class EvalReport:
-    """Returns of every episode, their mean and standard deviation, mean components, sample texts and, when
-    asked, the mean and standard deviation of extra metrics over the completions."""
+    """Returns of every episode, their mean and standard deviation, the mean of each reward component (summed
+    over the turns of an episode, as the return is), sample texts and, when asked, the mean and standard
+    deviation of extra metrics over the completions."""
 
     returns: list[float]
     components: dict[str, float]
@@ -105,14 +106,18 @@ def _run_episodes(
     for seed in seeds:
         obs, info = env.reset(seed=int(seed))
         prompt, total, done = info.get("prompt", ""), 0.0, False
+        episode_parts: dict[str, float] = {}
         while not done:
             action, _ = policy.predict(obs, deterministic=deterministic)
             obs, reward, terminated, truncated, info = env.step(int(action))
             total += float(reward)
             done = terminated or truncated
+            # a multi-turn episode (a conversation, a game) scores every turn: its components add up
+            for name, value in info.get("reward_components", {}).items():
+                episode_parts[name] = episode_parts.get(name, 0.0) + float(value)
         returns.append(total)
-        for name, value in info.get("reward_components", {}).items():
-            parts.setdefault(name, []).append(float(value))
+        for name, value in episode_parts.items():
+            parts.setdefault(name, []).append(value)
         sample = {
             "seed": int(seed),
             "prompt": prompt,
