@@ -37,7 +37,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
@@ -72,23 +71,14 @@ def held_out_report(model: str, env_id: str, episodes: int, sample_seed: int, te
     return evaluate_policy_text(loaded.policy, env_id, seeds, sample_seed=sample_seed, env_kwargs=loaded.env_kwargs)
 
 
-def transcript(model: str, env_id: str, seed: int, sample_seed: int, temperature: float) -> str:
-    """One held-out conversation played by ``model``, turn by turn, with each turn's reward."""
-    loaded = load_policy(model, env_id, {"split": "test"})
-    loaded.policy.temperature = temperature
-    env = gym.make(env_id, **loaded.env_kwargs)
-    torch.manual_seed(sample_seed)
-    obs, info = env.reset(seed=EVAL_SEED_OFFSET + seed)
-    lines, done = [f"    User: {turn}" for turn in env.unwrapped.history], False
-    while not done:
-        action, _ = loaded.policy.predict(obs)
-        obs, reward, terminated, truncated, info = env.step(int(action))
-        done = terminated or truncated
-        if "completion" in info:
-            lines.append(f"    Assistant: {info['completion']}   [reward {reward:+.2f}]")
-            if not done or info.get("end_reason") not in (None, "max_turns"):
-                lines.append(f"    User: {info['user_reply']}" if info.get("user_reply") else "    (the user leaves)")
-    lines.append(f"    ({info.get('end_reason', 'ended')})")
+def transcript(sample: dict) -> str:
+    """A held-out conversation as the evaluation played it, turn by turn, with each turn's reward."""
+    opening = sample["prompt"].removesuffix("Assistant:").strip().splitlines()
+    lines = [f"    {line}" for line in opening]
+    for turn in sample["turns"]:
+        lines.append(f"    Assistant: {turn['completion']}   [reward {turn['reward']:+.2f}]")
+        lines.append(f"    User: {turn['user_reply']}" if turn.get("user_reply") else "    (the user leaves)")
+    lines.append(f"    ({sample.get('end_reason', 'ended')})")
     return "\n".join(lines)
 
 
@@ -166,9 +156,9 @@ def main() -> None:
                 )
                 print(f"  components: {component_changes(zero_shot, trained)}", flush=True)
                 for episode in range(args.show):
-                    for name, model in (("zero-shot", "tiny"), ("trained", str(result.checkpoint))):
+                    for name, report in (("zero-shot", zero_shot), ("trained", trained)):
                         print(f"  held-out conversation {episode}, {name}:", flush=True)
-                        print(transcript(model, env_id, episode, seed, args.temperature), flush=True)
+                        print(transcript(report.samples[episode]), flush=True)
 
     print(
         f"\nPPO from 'tiny', {args.minutes:g} min wall clock per run (group size {args.group_size}, lr {args.lr:g}, "

@@ -97,11 +97,13 @@ def main() -> None:
     scored_kwargs = {**env_kwargs, **({"reward": args.reward} if args.reward else {})}
 
     rows: dict[str, list[dict[str, np.ndarray]]] = {"zero-shot": [], "supervised": [], "supervised + PPO": []}
+    # "tiny" and the sampling seed are the same for every seed: one evaluation serves them all
+    zero_shot = score("tiny", scored_kwargs, args.eval_episodes, args.temperature)
     minutes: dict[str, list[float]] = {"sft": [], "ppo": []}
     with tempfile.TemporaryDirectory() as scratch:
         tmp = args.work_dir or scratch
         for seed in args.seeds:
-            rows["zero-shot"].append(score("tiny", scored_kwargs, args.eval_episodes, args.temperature))
+            rows["zero-shot"].append(zero_shot)
             sft_dir = Path(tmp) / f"sft-{seed}-{args.sft_steps}-{args.sft_lr:g}-d{args.difficulty}"
             if not (sft_dir / "config.json").is_file():
                 report = supervised_finetune(

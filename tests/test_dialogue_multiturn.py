@@ -372,3 +372,9 @@ def test_evaluation_sums_each_component_over_the_turns_of_a_conversation():
             for name, value in info.get("reward_components", {}).items():
                 totals[name] = totals.get(name, 0.0) + value / 3
     assert report.components == pytest.approx(totals)
+    # each sample keeps the whole conversation: every reply, its reward and the user's answer
+    for sample, total in zip(report.samples, report.returns, strict=True):
+        assert len(sample["turns"]) >= 2 and sample["end_reason"]
+        assert sum(turn["reward"] for turn in sample["turns"]) == pytest.approx(total)
+        assert {turn["completion"] for turn in sample["turns"]} == {sample["completion"]}
+        assert all("user_reply" in turn for turn in sample["turns"])

@@ -268,6 +268,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for sample in report.samples[: args.samples]:
         print(f"\n  seed {sample['seed']}, return {sample['return']:+.3f}")
         print(textwrap.indent(_tail(sample["prompt"], 400), "    | "))
+        if len(sample["turns"]) > 1:  # a conversation or a game: every turn, not only the last
+            for number, turn in enumerate(sample["turns"], 1):
+                print(f"    turn {number} ({turn['reward']:+.3f}): {_shorten(turn['completion'], 200)!r}")
+                if turn.get("user_reply"):
+                    print(f"      user: {_shorten(turn['user_reply'], 200)!r}")
         print(f"    completion: {_shorten(sample['completion'], 200)!r}")
         if sample.get("reference") is not None:
             print(f"    reference:  {_shorten(sample['reference'], 200)!r}")

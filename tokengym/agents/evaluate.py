@@ -21,7 +21,11 @@ import torch
 class EvalReport:
     """Returns of every episode, their mean and standard deviation, the mean of each reward component (summed
     over the turns of an episode, as the return is), sample texts and, when asked, the mean and standard
-    deviation of extra metrics over the completions."""
+    deviation of extra metrics over the completions.
+
+    Each sample holds the episode's ``seed``, ``prompt``, last ``completion``, ``reference``, ``return`` and
+    ``turns``: every completion of the episode with the reward of the step that ended it (and, in a conversation,
+    the user's reply to it), plus ``end_reason`` where the episode gives one."""
 
     returns: list[float]
     components: dict[str, float]
@@ -107,6 +111,7 @@ def _run_episodes(
         obs, info = env.reset(seed=int(seed))
         prompt, total, done = info.get("prompt", ""), 0.0, False
         episode_parts: dict[str, float] = {}
+        turns: list[dict[str, Any]] = []
         while not done:
             action, _ = policy.predict(obs, deterministic=deterministic)
             obs, reward, terminated, truncated, info = env.step(int(action))
@@ -115,6 +120,11 @@ def _run_episodes(
             # a multi-turn episode (a conversation, a game) scores every turn: its components add up
             for name, value in info.get("reward_components", {}).items():
                 episode_parts[name] = episode_parts.get(name, 0.0) + float(value)
+            if "completion" in info:
+                turn = {"completion": info["completion"], "reward": float(reward)}
+                if "user_reply" in info:
+                    turn["user_reply"] = info["user_reply"]
+                turns.append(turn)
         returns.append(total)
         for name, value in episode_parts.items():
             parts.setdefault(name, []).append(value)
@@ -124,7 +134,10 @@ def _run_episodes(
             "completion": info.get("completion", ""),
             "reference": info.get("references"),
             "return": total,
+            "turns": turns,
         }
+        if "end_reason" in info:
+            sample["end_reason"] = info["end_reason"]
         if scorer is not None:
             task = env.unwrapped.current_sample
             columns = {k: [v] for k, v in task.columns.items()}

@@ -76,8 +76,8 @@ def split_seq2seq(input_ids: np.ndarray, attention_mask: np.ndarray, eos_id: int
     enc_ids = np.where(in_source, ids, 0)
     enc_mask = np.where(in_source, mask, 0)
     # shift each row's tail left by its cut: position j of the decoder reads position cut + j of the sequence
-    take = np.minimum(columns[None, :] + cut[:, None], width - 1)
-    valid = columns[None, :] + cut[:, None] < width
+    source_pos = columns[None, :] + cut[:, None]
+    valid, take = source_pos < width, np.minimum(source_pos, width - 1)
     dec_ids = np.where(valid, np.take_along_axis(ids, take, axis=1), 0)
     dec_mask = np.where(valid, np.take_along_axis(mask, take, axis=1), 0)
     parts = {
@@ -229,6 +229,7 @@ class SummarizationEnv(TokenEnv):
             meta = {"title": generated.title, "facts": dict(generated.facts), "difficulty": generated.difficulty}
             extra = {"facts": dict(generated.facts)}
         room = self.max_prompt_len - len(self._prefix)
+        # the byte-level tokenizer writes a word's leading space into the word's token: "summarize:" then " <article>"
         body = self.codec.encode(f" {article}" if self._prefix else article)
         ids = self._prefix + fit_prompt(body, room, side="right", suffix=self._suffix)
         return Sample(
