@@ -13,14 +13,14 @@ TORCH_REQ ?= torch==$(TORCH_VERSION)
 TORCH_INDEX ?=
 endif
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench clean constraints
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --retries 1 "$(TORCH_REQ)" $(TORCH_INDEX)
-	$(PY) -m pip install -e ".[test,semantic,hub,textworld]"
+	$(PY) -m pip install -c constraints.txt -e ".[test,semantic,hub,textworld]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -34,6 +34,12 @@ bench: $(STAMP)
 	$(PY) benchmarks/env_throughput.py
 	$(PY) benchmarks/textgame_throughput.py
 	$(PY) benchmarks/ppo_throughput.py
+
+# Pin the versions installed now (after 'make test' passed on them) for every later set-up.
+constraints: $(STAMP)
+	{ echo "# The versions 'make test' was last run with: the set-up installs with '-c constraints.txt', so a fresh machine"; \
+	  echo "# gets the stack CI tested. Regenerate with 'make constraints' after upgrading a dependency and passing the tests."; \
+	  $(PY) -m pip freeze --exclude-editable | grep -v '^[#-]' | sed 's/+cpu$$//' | sort -f; } > constraints.txt
 
 clean:
 	rm -rf $(VENV) build *.egg-info

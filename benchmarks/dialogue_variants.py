@@ -42,8 +42,8 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
 import tokengym  # noqa: F401  (registers the environments)
-from tokengym.agents.evaluate import EvalReport, evaluate_policy_text
-from tokengym.agents.train import TrainConfig, load_policy, train
+from tokengym.agents.running.evaluate import EvalReport, evaluate_policy_text
+from tokengym.agents.running.train import TrainConfig, load_policy, train
 
 VARIANTS = ("Dialogue-v0", "DialogueChat-v0", "DialoguePersona-v0", "DialogueSupport-v0")
 EVAL_SEED_OFFSET = 100_000

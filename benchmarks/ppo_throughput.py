@@ -54,8 +54,8 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
 import tokengym  # noqa: F401  (registers the environments)
-from tokengym.agents.buffers import EpisodeDictRolloutBuffer
-from tokengym.agents.policy import LMActorCriticPolicy
+from tokengym.agents.lm.buffers import EpisodeDictRolloutBuffer
+from tokengym.agents.lm.policy import LMActorCriticPolicy
 
 PROMPT, NEW, N_ENVS, N_STEPS, BATCH, EPOCHS = 32, 64, 8, 128, 256, 2
 VARIANTS = ("ours", "ideal", "stock", "ours_1_epoch", "trl")
@@ -77,7 +77,7 @@ class StockLMPolicy(LMActorCriticPolicy):
 def make_model_folder() -> str:
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from tokengym.agents.sft import save_tokenizer_files
+    from tokengym.agents.supervised.sft import save_tokenizer_files
     from tokengym.tokenizer import load_tokenizer
 
     torch.manual_seed(0)
@@ -146,7 +146,7 @@ class IdealRun:
     """HF ``generate`` for the tokens of a rollout, then EPOCHS forward/backward passes over its sequences."""
 
     def __init__(self, folder: str) -> None:
-        from tokengym.agents.lm import load_lm
+        from tokengym.agents.lm.loading import load_lm
 
         self.lm, self.codec = load_lm(folder)
         self.optimizer = torch.optim.Adam(self.lm.parameters(), lr=1e-5)
@@ -257,7 +257,7 @@ def measure_memory(name: str, folder: str, rollouts: int) -> dict[str, float]:
     # modules, and the model-loading machinery (loading the model once and dropping it imports its lazy parts).
     import tokengym.envs.dialogue
     import tokengym.rewards  # noqa: F401
-    from tokengym.agents.lm import load_lm
+    from tokengym.agents.lm.loading import load_lm
 
     load_lm(folder)
     if name == "trl":

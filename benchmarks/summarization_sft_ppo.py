@@ -41,9 +41,9 @@ import numpy as np
 import torch
 
 import tokengym  # noqa: F401  (registers the environments)
-from tokengym.agents.evaluate import evaluate_policy_text
-from tokengym.agents.sft import SFTConfig, supervised_finetune
-from tokengym.agents.train import TrainConfig, load_policy, train
+from tokengym.agents.running.evaluate import evaluate_policy_text
+from tokengym.agents.running.train import TrainConfig, load_policy, train
+from tokengym.agents.supervised.sft import SFTConfig, supervised_finetune
 
 ENV = "Summarization-v0"
 REWARD = "rouge_l + 0.5*fact_coverage + 0.5*faithfulness + 0.5*verbosity(ratio=1.5)"

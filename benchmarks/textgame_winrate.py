@@ -2,7 +2,7 @@
 token-level MaskablePPO with the embedded language model "tiny" writing each command under the game's masks.
 
 For each env, each learning agent trains from scratch on each seed for a fixed budget of steps, on games drawn
-from the training seeds (``tokengym.agents.textgame_eval.TRAIN_SEEDS``; a TextWorld game plays its ``train``
+from the training seeds (``tokengym.agents.textgame.TRAIN_SEEDS``; a TextWorld game plays its ``train``
 split's pool); it is then scored greedily on the same held-out games (``TEST_SEEDS``: no training game's seed;
 TextWorld: a pool of ``--episodes`` games of the ``test`` split). The random agent plays the same games, once
 per seed. The table gives the win rate's mean and standard deviation over seeds, its range, the mean return
@@ -24,7 +24,7 @@ in the room says which is which. The README's figures come from::
         --episodes 200
 
 ``--agents lm_sft_maskable_ppo`` (TextWorld games only) warm-starts the language model on the walkthroughs of
-training games (``--sft-steps`` supervised steps of 16 turns, ``tokengym.agents.sft``), scores it as it is
+training games (``--sft-steps`` supervised steps of 16 turns, ``tokengym.agents.supervised.sft``), scores it as it is
 (``lm_sft``), then trains it with MaskablePPO for ``--lm-steps`` token steps and scores it again. Its advantages
 are not normalised: a model that wins most plays of a game has group advantages of exactly 0 on them, and
 normalising (SB3's default) shifts those zeros by the mean of the rest (the critic's advantages on the few turns
@@ -62,14 +62,12 @@ import numpy as np
 import torch
 
 import tokengym  # noqa: F401  (registers the environments)
-from tokengym.agents.sft import SFTConfig, supervised_finetune
-from tokengym.agents.textgame_eval import (
-    AGENT_KINDS,
-    LM_AGENT_KINDS,
+from tokengym.agents.running.presets import AGENT_KINDS, LM_AGENT_KINDS, make_agent
+from tokengym.agents.supervised.sft import SFTConfig, supervised_finetune
+from tokengym.agents.textgame import (
     RandomCommandAgent,
     evaluate_win_rate,
     held_out_seeds,
-    make_agent,
     make_train_env,
     unseen_games_kwargs,
 )

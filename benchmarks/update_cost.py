@@ -26,8 +26,8 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
 import tokengym  # noqa: F401  (registers the environments)
-from tokengym.agents.buffers import EpisodeDictRolloutBuffer, EpisodeMaskableDictRolloutBuffer
-from tokengym.agents.policy import LMActorCriticPolicy
+from tokengym.agents.lm.buffers import EpisodeDictRolloutBuffer, EpisodeMaskableDictRolloutBuffer
+from tokengym.agents.lm.policy import LMActorCriticPolicy
 
 N_ENVS, N_STEPS = 4, 64
 ENV_KWARGS = {"max_prompt_len": 32, "max_new_tokens": 32}

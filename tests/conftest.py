@@ -12,7 +12,7 @@ def micro_lm(tmp_path_factory):
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from tokengym.agents.sft import save_tokenizer_files
+    from tokengym.agents.supervised.sft import save_tokenizer_files
     from tokengym.tokenizer import load_tokenizer
 
     torch.manual_seed(0)

@@ -7,9 +7,11 @@ import torch
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.env_util import make_vec_env
 
-from tokengym.agents.evaluate import evaluate_policy_text
-from tokengym.agents.lm import load_lm, resolve_model_path
-from tokengym.agents.policy import LMActorCriticPolicy, check_token_spaces, top_k_top_p_filter
+from tokengym.agents.lm.loading import load_lm, resolve_model_path
+from tokengym.agents.lm.policy import LMActorCriticPolicy
+from tokengym.agents.lm.sampling import top_k_top_p_filter
+from tokengym.agents.lm.spaces import check_token_spaces
+from tokengym.agents.running.evaluate import evaluate_policy_text
 
 
 def subset_return(policy, episodes=20):
@@ -123,7 +125,7 @@ def test_policy_refuses_an_env_outside_the_token_contract(micro_lm):
 
 
 def test_supervised_warm_start_lowers_the_loss_and_saves_a_loadable_folder(micro_lm, tmp_path):
-    from tokengym.agents.sft import SFTConfig, supervised_finetune
+    from tokengym.agents.supervised.sft import SFTConfig, supervised_finetune
 
     report = supervised_finetune(
         SFTConfig(env_id="Summarization-v0", model_name=micro_lm, steps=30, batch_size=8, lr=3e-3),
@@ -151,14 +153,14 @@ def test_lm_policies_run_adam_fused_unless_told_otherwise(micro_lm):
     )
     assert not looped.policy.optimizer.defaults["fused"] and looped.policy.optimizer.defaults["foreach"] is False
     fused.learn(8)  # a fused step runs
-    from tokengym.agents.dqn import LMDQNPolicy, TextDQN
+    from tokengym.agents.lm.dqn import LMDQNPolicy, TextDQN
 
     dqn = TextDQN(LMDQNPolicy, env, buffer_size=64, learning_starts=4, policy_kwargs={"model_name": micro_lm})
     assert dqn.policy.optimizer.defaults["fused"] is True
 
 
 def test_games_without_walkthroughs_have_no_demonstrations_to_learn():
-    from tokengym.agents.sft import SFTConfig, demonstration_pairs, supervised_finetune
+    from tokengym.agents.supervised.sft import SFTConfig, demonstration_pairs, supervised_finetune
 
     with pytest.raises(ValueError, match="TextNav-v0's games record no walkthrough"):
         demonstration_pairs(gym.make("TextNav-v0"), 4, seed=0)
@@ -189,7 +191,7 @@ def test_embedded_model_loads_offline_without_touching_the_network():
 
 
 def test_prefix_deduplication_matches_one_forward_per_row(micro_lm):
-    from tokengym.agents.policy import prefix_representatives
+    from tokengym.agents.lm.prefixes import prefix_representatives
 
     ids = torch.tensor([[5, 6, 7, 0], [5, 6, 0, 0], [5, 9, 0, 0], [5, 6, 7, 8], [5, 6, 7, 8], [4, 0, 0, 0]])
     lengths = torch.tensor([3, 2, 2, 4, 4, 1])

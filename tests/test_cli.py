@@ -16,16 +16,16 @@ import torch
 from safetensors.torch import load_file
 from stable_baselines3.common.callbacks import BaseCallback
 
-from tokengym.agents.algorithms import ALGORITHMS, make_vec_envs
-from tokengym.agents.checkpoint import (
+from tokengym.agents.running.algorithms import ALGORITHMS, make_vec_envs
+from tokengym.agents.running.checkpoint import (
     CONFIG_FILE,
     POLICY_FILE,
     list_checkpoints,
     load_checkpoint,
     save_checkpoint,
 )
-from tokengym.agents.train import TrainConfig, load_policy, train
-from tokengym.cli import ALGORITHM_NAMES, main
+from tokengym.agents.running.train import TrainConfig, load_policy, train
+from tokengym.cli import main
 from tokengym.rewards import make_reward
 
 ENV = "TokenSubset-v0"
@@ -74,7 +74,9 @@ def test_list_shows_the_algorithms():
     assert code == 0 and "Algorithms" in out
     for name in ALGORITHMS:
         assert f"  {name} " in out
-    assert tuple(ALGORITHMS) == ALGORITHM_NAMES
+    with pytest.raises(SystemExit), contextlib.redirect_stdout(io.StringIO()) as help_text:
+        main(["train", "--help"])
+    assert f"One of: {', '.join(ALGORITHMS)}." in " ".join(help_text.getvalue().split())
     # Each env's own default reward, not its base class's.
     support = out[out.index("DialogueSupport-v0") :].splitlines()[1]
     assert "task_success" in support and "relevance_lexical" not in support
@@ -361,7 +363,7 @@ def test_a_failed_write_leaves_the_previous_checkpoint_whole(tmp_path, monkeypat
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("tokengym.agents.checkpoint.save_file", fail)
+    monkeypatch.setattr("tokengym.agents.running.checkpoint.save_file", fail)
     with pytest.raises(OSError, match="disk full"):
         save_checkpoint(folder, model.state_dict(), None, {**meta, "num_timesteps": 2})
     assert load_checkpoint(folder).num_timesteps == 1
@@ -414,3 +416,46 @@ def test_train_with_group_baselines_and_a_temperature(tmp_path, micro_lm):
     assert load_policy(str(result.checkpoint), ENV).policy.temperature == 0.7
     with pytest.raises(ValueError, match="temperature must be positive"):
         TrainConfig(env_id=ENV, temperature=0)
+
+
+def test_train_help_lists_every_config_field_with_its_docstring(capsys, monkeypatch):
+    import dataclasses
+
+    monkeypatch.setenv("COLUMNS", "100000")  # no wrapping, so that hyphenated words stay whole
+    from tokengym.agents.running.config import TrainConfig
+    from tokengym.cli.flags import field_docs, plain
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    docs = field_docs(TrainConfig)
+    for field in dataclasses.fields(TrainConfig):
+        if field.name == "env_id":
+            continue  # the positional argument
+        assert "--" + field.name.replace("_", "-") in text, field.name
+        assert plain(docs[field.name]) in text, field.name
+
+
+def test_config_flags_parse_types_and_leave_defaults_to_the_config():
+    import argparse
+
+    from tokengym.agents.running.config import TrainConfig
+    from tokengym.cli.flags import add_config_flags, config_arguments
+
+    parser = argparse.ArgumentParser()
+    add_config_flags(parser, TrainConfig, aliases={"learning_rate": ("--lr",)}, skip=("env_id",))
+    args = parser.parse_args(
+        ["--lr", "3e-5", "--target-kl", "none", "--env-kwargs", '{"max_new_tokens": 8}', "--no-normalize-advantage"]
+    )
+    assert config_arguments(args, TrainConfig) == {
+        "learning_rate": 3e-5,
+        "target_kl": None,
+        "env_kwargs": {"max_new_tokens": 8},
+        "normalize_advantage": False,
+    }
+    for bad in (["--lr", "inf"], ["--kl-coef", "nan"], ["--n-steps", "1.5"]):
+        with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()):
+            parser.parse_args(bad)
+    with pytest.raises(ValueError, match="--env-kwargs must be a JSON object"):
+        config_arguments(parser.parse_args(["--env-kwargs", "[1]"]), TrainConfig)

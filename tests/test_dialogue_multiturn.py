@@ -352,7 +352,7 @@ class ScriptedReplies:
 
 
 def test_evaluation_sums_each_component_over_the_turns_of_a_conversation():
-    from tokengym.agents.evaluate import evaluate_policy_text
+    from tokengym.agents.running.evaluate import evaluate_policy_text
 
     env = gym.make("DialogueSupport-v0")
     u = env.unwrapped

@@ -8,10 +8,11 @@ from stable_baselines3 import DQN
 from stable_baselines3.common.buffers import DictReplayBuffer
 from stable_baselines3.common.env_util import make_vec_env
 
-from tokengym.agents.dqn import LMDQNPolicy, LMQNetwork, LMReplayBuffer, TextDQN, check_replay_memory
-from tokengym.agents.evaluate import evaluate_policy_text
-from tokengym.agents.lm import load_lm
-from tokengym.agents.policy import last_token_states
+from tokengym.agents.lm.dqn import LMDQNPolicy, LMQNetwork, TextDQN
+from tokengym.agents.lm.loading import load_lm
+from tokengym.agents.lm.prefixes import last_token_states
+from tokengym.agents.replay import LMReplayBuffer, check_replay_memory
+from tokengym.agents.running.evaluate import evaluate_policy_text
 
 VOCAB = 4096
 

@@ -6,8 +6,9 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
-from tokengym.agents.kl import KLController, KLPenaltyCallback
-from tokengym.agents.policy import LMActorCriticPolicy
+from tokengym.agents.lm.buffers import EpisodeDictRolloutBuffer
+from tokengym.agents.lm.kl import KLController, KLPenaltyCallback
+from tokengym.agents.lm.policy import LMActorCriticPolicy
 
 
 def test_controller_adapts_toward_the_target_and_stays_fixed_without_one():
@@ -25,7 +26,15 @@ def test_controller_adapts_toward_the_target_and_stays_fixed_without_one():
 
 def _rollout(micro_lm, callback, drift):
     venv = make_vec_env("TokenSubset-v0", n_envs=2, seed=0)
-    model = PPO(LMActorCriticPolicy, venv, n_steps=16, batch_size=16, seed=0, policy_kwargs={"model_name": micro_lm})
+    model = PPO(
+        LMActorCriticPolicy,
+        venv,
+        n_steps=16,
+        batch_size=16,
+        seed=0,
+        rollout_buffer_class=EpisodeDictRolloutBuffer,  # the penalty is a step shaper of tokengym's buffers
+        policy_kwargs={"model_name": micro_lm},
+    )
     _, cb = model._setup_learn(32, callback)
     cb.init_callback(model)  # the reference is copied from the starting weights here
     if drift:

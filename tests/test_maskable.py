@@ -11,10 +11,12 @@ from sb3_contrib.common.maskable.buffers import MaskableDictRolloutBuffer
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
-from tokengym.agents.buffers import EpisodeDictRolloutBuffer, EpisodeMaskableDictRolloutBuffer
-from tokengym.agents.evaluate import evaluate_policy_text
-from tokengym.agents.maskable import MaskableLMActorCriticPolicy, NLPOMaskCallback, nucleus_masks
-from tokengym.agents.policy import LMActorCriticPolicy, last_token_states
+from tokengym.agents.lm.buffers import EpisodeDictRolloutBuffer, EpisodeMaskableDictRolloutBuffer
+from tokengym.agents.lm.maskable import MaskableLMActorCriticPolicy
+from tokengym.agents.lm.nlpo import NLPOMaskCallback, nucleus_masks
+from tokengym.agents.lm.policy import LMActorCriticPolicy
+from tokengym.agents.lm.prefixes import last_token_states
+from tokengym.agents.running.evaluate import evaluate_policy_text
 
 VOCAB = 4096
 

@@ -9,11 +9,14 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
-from tokengym.agents import policy as policy_module
-from tokengym.agents.buffers import EpisodeDictRolloutBuffer, episode_order, group_advantages, turn_starts
-from tokengym.agents.incremental import IncrementalDecoder
-from tokengym.agents.lm import FusedTanhGELU, fuse_tanh_gelus, load_lm
-from tokengym.agents.policy import LMActorCriticPolicy, last_token_states, prefix_representatives, sample_categorical
+from tokengym.agents.lm import logprob as logprob_module
+from tokengym.agents.lm import prefixes as prefixes_module
+from tokengym.agents.lm.buffers import EpisodeDictRolloutBuffer, episode_order, group_advantages, turn_starts
+from tokengym.agents.lm.kv_cache import IncrementalDecoder
+from tokengym.agents.lm.loading import FusedTanhGELU, fuse_tanh_gelus, load_lm
+from tokengym.agents.lm.policy import LMActorCriticPolicy
+from tokengym.agents.lm.prefixes import last_token_states, prefix_representatives
+from tokengym.agents.lm.sampling import sample_categorical
 from tokengym.envs import RepeatTask, TextActionWrapper
 
 
@@ -125,7 +128,7 @@ def test_chosen_log_prob_and_entropy_match_autograd_with_masked_tokens(entropy_w
     logits = values.clone().requires_grad_()
     ref_logits = values[:, :9].clone().requires_grad_()  # the masked tokens left out: the same distribution
 
-    chosen, entropy = policy_module._ChosenLogProbAndEntropy.apply(logits, actions)
+    chosen, entropy = logprob_module._ChosenLogProbAndEntropy.apply(logits, actions)
     log_probs = torch.log_softmax(ref_logits, -1)
     ref_chosen = log_probs.gather(-1, actions[:, None]).squeeze(-1)
     ref_entropy = -(log_probs.clamp(min=torch.finfo(log_probs.dtype).min) * log_probs.exp()).sum(-1)
@@ -169,7 +172,7 @@ def test_prefix_representatives_hash_match_equals_the_exact_comparison(monkeypat
         rep, keep = prefix_representatives(ids, lengths)
         assert torch.equal(keep[rep], exact(ids, lengths))
     # Were every hash to collide, the token-by-token check would catch it and the exact comparison decide.
-    monkeypatch.setattr(policy_module, "_prefix_hashes", lambda ids: torch.zeros(len(ids), ids.shape[1] + 1).long())
+    monkeypatch.setattr(prefixes_module, "_prefix_hashes", lambda ids: torch.zeros(len(ids), ids.shape[1] + 1).long())
     rep, keep = prefix_representatives(ids, lengths)
     assert torch.equal(keep[rep], exact(ids, lengths))
 
@@ -412,7 +415,7 @@ def test_group_baseline_replaces_the_critic_for_grouped_episodes(micro_lm):
 
 def test_repeat_task_replays_a_game_from_its_start():
     """A game's prompt changes turn by turn; repeating the task starts the same game over, not its last turn."""
-    from tokengym.agents.textgame_eval import SeedPool
+    from tokengym.agents.textgame import SeedPool
 
     env = RepeatTask(SeedPool(gym.make("TextNav-v0", level=2)), times=2)
     first = env.reset(seed=3)[1]["prompt"]

@@ -225,8 +225,8 @@ def test_earlier_assistant_turns_end_with_eos_like_the_agents_own_reply(tmp_path
 
 
 def test_training_documents_are_laid_out_like_prompts():
-    from tokengym.data.text_corpus import training_documents
-    from tokengym.envs.dialogue import dialogue_document
+    from tokengym.data.dialogue_layout import dialogue_document
+    from tokengym.data.pretraining_text import training_documents
     from tokengym.tokenizer import EOS_TOKEN
 
     assert dialogue_document(["a", "b", "c", "d", "e"], "<e>") == "User: a\nAssistant: b<e>\nUser: c\nAssistant: d<e>"
@@ -237,8 +237,8 @@ def test_training_documents_are_laid_out_like_prompts():
 
 
 def test_training_text_and_prompt_ids_share_one_layout():
+    from tokengym.data.dialogue_layout import dialogue_document, dialogue_turn_ids
     from tokengym.data.dialogues import conversation_for
-    from tokengym.envs.dialogue import dialogue_document, dialogue_turn_ids
     from tokengym.tokenizer import EOS_TOKEN, load_tokenizer
 
     codec = load_tokenizer()

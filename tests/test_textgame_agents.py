@@ -6,24 +6,22 @@ import pytest
 import torch
 
 import tokengym  # noqa: F401  (registers the environments)
+from tokengym.agents.running.presets import make_agent
 from tokengym.agents.textgame import (
+    TEST_SEEDS,
+    TRAIN_SEEDS,
     BOWCommandEncoder,
     BOWDQNPolicy,
     CommandActorCriticPolicy,
     CommandDQN,
     CommandDQNPolicy,
     LSTMCommandEncoder,
-    check_command_spaces,
-    command_slot_mask,
-)
-from tokengym.agents.textgame_eval import (
-    TEST_SEEDS,
-    TRAIN_SEEDS,
     RandomCommandAgent,
     SeedPool,
+    check_command_spaces,
+    command_slot_mask,
     evaluate_win_rate,
     held_out_seeds,
-    make_agent,
     make_train_env,
     unseen_games_kwargs,
 )

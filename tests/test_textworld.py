@@ -123,8 +123,8 @@ def test_the_walkthrough_wins_and_score_changes_are_rewards_normalised_by_the_ma
 def test_walkthrough_turns_are_the_demonstrations_of_a_supervised_warm_start(tmp_path):
     """Each pair is a turn's prompt and the walkthrough's command in the env's own tokens; played in order they
     win; and a short warm start on them learns (the loss falls) and saves a model that loads."""
-    from tokengym.agents.lm import load_lm
-    from tokengym.agents.sft import SFTConfig, demonstration_pairs, supervised_finetune, walkthrough_pairs
+    from tokengym.agents.lm.loading import load_lm
+    from tokengym.agents.supervised.sft import SFTConfig, demonstration_pairs, supervised_finetune, walkthrough_pairs
 
     env = gym.make("TWCoinCollector-v0", game_kwargs=POOL)
     u = env.unwrapped

@@ -90,6 +90,11 @@ def textworld_ids() -> list[str]:
     return list(TEXTWORLD_ENVIRONMENTS)
 
 
+def all_ids() -> list[str]:
+    """Ids of every environment this package registers: :func:`registered_ids`, then :func:`textworld_ids`."""
+    return [*ENVIRONMENTS, *TEXTWORLD_ENVIRONMENTS]
+
+
 __all__ = [
     "ENVIRONMENTS",
     "TEXTWORLD_ENVIRONMENTS",
@@ -97,6 +102,7 @@ __all__ = [
     "Sample",
     "TextActionWrapper",
     "TokenEnv",
+    "all_ids",
     "fit_prompt",
     "registered_ids",
     "textworld_ids",

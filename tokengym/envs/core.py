@@ -1,7 +1,7 @@
 """The token-level core: one base environment that every language task builds on.
 
 A task subclass says where prompts come from (:meth:`TokenEnv._sample`) and, optionally, what happens at the
-end of an utterance (:meth:`TokenEnv._end_of_completion`). This class owns the contract of DESIGN.md: the
+end of an utterance (:meth:`TokenEnv._end_of_completion`). This class owns the token-level contract: the
 spaces, the right-padded ``[prompt | generated | pad]`` layout, O(1) steps, termination on end-of-sequence,
 fresh arrays, seeding, bad-input errors, and scoring the completion with a composable reward.
 """

@@ -12,20 +12,18 @@ import copy
 import numbers
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from tokengym.data.corpus import chatterbot_conversations, clean_utterance
+from tokengym.data.dialogue_examples import DialogueExample, corpus_examples, load_dialogue_file
+from tokengym.data.dialogue_layout import ASSISTANT, dialogue_turn_ids, format_dialogue
 from tokengym.data.dialogues import conversation_for
-from tokengym.data.loaders import DataFileError, load_records
 from tokengym.envs.core import Sample, TokenEnv, fit_prompt
 from tokengym.envs.users import CorpusUser, UserSimulator, UserSimulatorError, UserTurn, make_user
 from tokengym.envs.users.base import check_patience
 from tokengym.rewards.conversation import user_facts
 
-USER, ASSISTANT = "User", "Assistant"
 SOURCES = ("mixed", "corpus", "generated")
 SPLITS = ("train", "test")
 MAX_INDEX = 2**31 - 1
@@ -47,87 +45,6 @@ SUPPORT_REWARD = (
     "task_success + user_satisfaction + 0.2*politeness + 0.2*repetition_turns + 0.2*verbosity(max_words=40)"
     " + 0.2*brevity(min_words=2) + safety"
 )
-
-
-@dataclass(frozen=True)
-class DialogueExample:
-    """A conversation so far (``history[0]`` is the user's, then alternating) and the reference next reply."""
-
-    history: tuple[str, ...]
-    reference: str
-    source: str
-    kind: str = "chitchat"
-
-
-def format_turn(speaker: str, text: str) -> str:
-    """One turn as it appears in the prompt: ``"User: text\\n"``."""
-    return f"{speaker}: {text}\n"
-
-
-def format_dialogue(history: Sequence[str]) -> str:
-    """The prompt for the assistant's next reply: alternating ``User:``/``Assistant:`` turns, then ``Assistant:``.
-
-    Example:
-        >>> print(format_dialogue(["Hi!", "Hello, how can I help?", "What time is it?"]), end="|")
-        User: Hi!
-        Assistant: Hello, how can I help?
-        User: What time is it?
-        Assistant:|
-    """
-    return "".join(format_turn(USER if i % 2 == 0 else ASSISTANT, t) for i, t in enumerate(history)) + f"{ASSISTANT}:"
-
-
-def dialogue_turn_ids(codec: Any, index: int, text: str) -> list[int]:
-    """Token ids of turn ``index`` of a conversation: user turns end with a newline, assistant turns with the
-    end-of-sequence token and then a newline, exactly as the agent's own replies end."""
-    if index % 2 == 0:
-        return codec.encode(format_turn(USER, text))
-    return [*codec.encode(f"{ASSISTANT}: {text}"), codec.eos_id, *codec.encode("\n")]
-
-
-def dialogue_document(turns: Sequence[str], eos_token: str) -> str:
-    """A whole conversation as one training text, laid out token for token as Dialogue-v0 prompts are.
-
-    A trailing user turn (no reply to learn) is dropped.
-    """
-    n = len(turns) - (len(turns) % 2)
-    return "".join(
-        format_turn(USER, t) if i % 2 == 0 else f"{ASSISTANT}: {t}{eos_token}" + ("\n" if i + 1 < n else "")
-        for i, t in enumerate(turns[:n])
-    )
-
-
-def corpus_examples(split: str) -> tuple[DialogueExample, ...]:
-    """Every assistant turn of the bundled chatterbot-corpus conversations of ``split``, as an example."""
-    return tuple(
-        DialogueExample(history=conv[:i], reference=conv[i], source="corpus")
-        for conv in chatterbot_conversations(split)
-        for i in range(1, len(conv), 2)
-    )
-
-
-def load_dialogue_file(path: str | os.PathLike[str], fields: Mapping[str, str] | None = None) -> list[DialogueExample]:
-    """Dialogue examples from a local JSONL or CSV file.
-
-    Each record has a ``context`` (a list of turns, the user's first, or one string with a turn per line)
-    and a ``response`` (the reference assistant reply). ``fields`` renames them: ``{"context": "history"}``.
-
-    Raises:
-        DataFileError: naming the line of a malformed record.
-    """
-    names = {"context": "context", "response": "response", **(fields or {})}
-    examples = []
-    for number, record in enumerate(load_records(path, names), start=1):
-        context = record["context"]
-        if isinstance(context, str):
-            context = context.splitlines()
-        if not isinstance(context, list) or not all(isinstance(t, str) for t in context):
-            raise DataFileError(f"{path}: record {number}: context must be a list of strings or a string")
-        turns = tuple(clean_utterance(t) for t in context if t.strip())
-        if not turns:
-            raise DataFileError(f"{path}: record {number}: context has no turns")
-        examples.append(DialogueExample(turns, clean_utterance(record["response"]), source="file"))
-    return examples
 
 
 class DialogueEnv(TokenEnv):

@@ -69,7 +69,7 @@ class RepeatTask(gym.Wrapper):
 
     Several replies to one prompt let a learner judge each reply against its siblings instead of against a
     critic's guess of how hard the prompt is (the group baseline of RLOO and GRPO; see
-    :class:`~tokengym.agents.buffers.EpisodeDictRolloutBuffer` with ``baseline="group"``). The first reset,
+    :class:`~tokengym.agents.lm.buffers.EpisodeDictRolloutBuffer` with ``baseline="group"``). The first reset,
     and every reset given a ``seed``, draws a new instance and starts a new group.
 
     Args:

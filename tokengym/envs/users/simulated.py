@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from tokengym.data.corpus import chatterbot_conversations
+from tokengym.data.chatterbot import chatterbot_conversations
 from tokengym.data.dialogues import NAMES, conversation_for
 from tokengym.envs.personas import PersonaProfile, load_personas, persona_turns
 from tokengym.envs.users.base import (

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import itertools
 import json
 import shutil
 import sys
 import textwrap
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ import gymnasium as gym
 import numpy as np
 
 import tokengym
+from tokengym.cli.flags import add_config_flags, config_arguments, json_object
 from tokengym.envs import ENVIRONMENTS, TextActionWrapper, registered_ids
 from tokengym.rewards import get_reward, reward_names
 
@@ -63,12 +64,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         low, high = getattr(fn, "range", ("?", "?"))
         doc = (type(fn).__doc__ or "").strip().splitlines()[0]
         print(f"  {name:<18} [{low:g}, {high:g}]  {doc}")
-    from tokengym.agents.lm import model_names
+    from tokengym.agents.lm.loading import model_names
 
     print("Models:")
     for name in model_names():
         print(f"  {name:<18} embedded (see tokengym/assets/{name}/README.md); any Hugging Face id or folder works too")
-    from tokengym.agents.algorithms import ALGORITHMS
+    from tokengym.agents.running.algorithms import ALGORITHMS
 
     print("Algorithms (tokengym train --algo NAME):")
     for name, algo in ALGORITHMS.items():
@@ -98,13 +99,18 @@ def _random_action(env: gym.Env, rng: np.random.Generator) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from tokengym.agents.demo import DemoConfig, format_report, run_demo
+    from tokengym.agents.running.checkpoint import latest_checkpoint
+    from tokengym.agents.running.demo import DemoConfig, demo_preset, format_report, run_demo
 
+    out = Path(args.out)
+    if latest_checkpoint(out) is not None:  # never overwrite a run: the next free folder beside it
+        out = next(p for i in itertools.count(2) if latest_checkpoint(p := out.with_name(f"{out.name}-{i}")) is None)
+        print(f"{args.out} holds an earlier run; this one goes to {out}")
     steps = {} if args.steps is None else {"total_timesteps": args.steps}
-    cfg = DemoConfig(seed=args.seed, out_dir=args.out, **steps)
-    print(f"tokengym {tokengym.__version__} demo: PPO on {cfg.env_id} from the embedded '{cfg.model_name}' model")
-    result = run_demo(cfg, progress_bar=not args.no_progress)
-    print(format_report(result))
+    train = demo_preset(seed=args.seed, out_dir=str(out), progress_bar=not args.no_progress, **steps)
+    cfg = DemoConfig(train=train)
+    print(f"tokengym {tokengym.__version__} demo: PPO on {train.env_id} from the embedded '{train.model_name}' model")
+    print(format_report(run_demo(cfg)))
     return 0
 
 
@@ -144,47 +150,17 @@ def cmd_episodes(args: argparse.Namespace) -> int:
 
 
 def _json_object(text: str | None, flag: str) -> dict[str, Any]:
-    if text is None:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{flag} must be a JSON object, for example '{{\"max_new_tokens\": 16}}': {err}") from err
-    if not isinstance(value, dict):
-        raise ValueError(f"{flag} must be a JSON object (a mapping of argument names to values), not {text!r}")
-    return value
+    return {} if text is None else json_object(text, flag)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from tokengym.agents.train import TrainConfig, train
+    from tokengym.agents.running.config import TrainConfig
+    from tokengym.agents.running.train import train
 
-    cfg = TrainConfig(
-        env_id=args.env,
-        algo=args.algo,
-        model_name=args.model,
-        total_timesteps=args.steps,
-        seed=args.seed,
-        n_envs=args.n_envs,
-        n_steps=args.n_steps,
-        batch_size=args.batch_size,
-        n_epochs=args.n_epochs,
-        learning_rate=args.lr,
-        group_size=args.group_size,
-        normalize_advantage=args.normalize_advantage,
-        temperature=args.temperature,
-        kl_coef=args.kl_coef,
-        target_kl=args.target_kl,
-        nlpo_top_p=args.nlpo_top_p,
-        buffer_size=args.buffer_size,
-        learning_starts=args.learning_starts,
-        reward=args.reward,
-        env_kwargs=_json_object(args.env_kwargs, "--env-kwargs"),
-        out_dir=args.out or f"runs/{args.env.removeprefix('tokengym:').lower()}-{args.algo}",
-        resume=args.resume,
-        checkpoint_every=args.checkpoint_every,
-        progress_bar=not args.no_progress,
-        tensorboard=not args.no_tensorboard,
-    )
+    settings = config_arguments(args, TrainConfig)
+    settings.setdefault("algo", "ppo")
+    settings.setdefault("out_dir", f"runs/{args.env.removeprefix('tokengym:').lower()}-{settings['algo']}")
+    cfg = TrainConfig(env_id=args.env, **settings)
     result = train(cfg)
     mean = "n/a" if result.mean_return is None else f"{result.mean_return:+.3f}"
     print(
@@ -198,20 +174,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-class _MaskedPredictor:
-    """A maskable policy that reads the legal actions from the environment it is evaluated on."""
-
-    def __init__(self, policy: Any, env: Any) -> None:
-        self.policy, self.env = policy, env
-
-    def predict(self, obs: Any, deterministic: bool = False) -> Any:
-        return self.policy.predict(obs, deterministic=deterministic, action_masks=self.env.unwrapped.action_masks())
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
-    from tokengym.agents.algorithms import ALGORITHMS, has_action_masks, make_env
-    from tokengym.agents.evaluate import evaluate_policy_text
-    from tokengym.agents.train import load_policy
+    from tokengym.agents.running.algorithms import make_env
+    from tokengym.agents.running.evaluate import evaluate_policy_text
+    from tokengym.agents.running.train import load_policy
     from tokengym.envs.core import TokenEnv
 
     overrides = _json_object(args.env_kwargs, "--env-kwargs")
@@ -223,18 +189,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         overrides["split"] = split
     loaded = load_policy(args.model, args.env, overrides)
     env = make_env(env_id, loaded.env_kwargs)
-    predictor: Any = loaded.policy
     ckpt = loaded.checkpoint
-    if ckpt is not None and ALGORITHMS[ckpt.meta["algorithm"]].masked and has_action_masks(env):
-        predictor = _MaskedPredictor(loaded.policy, env)
     seeds = range(args.seed, args.seed + args.episodes)
     metrics = None if args.metrics == "none" else args.metrics
     if metrics is not None and not isinstance(env.unwrapped, TokenEnv):
         if args.metrics != "default":
             raise SystemExit(f"tokengym eval: --metrics scores completions of token-level envs; {env_id} is not one")
         metrics = None
+    # A maskable policy gets the env's action masks, as in training: the masking rule of tokengym.agents.episodes.
     report = evaluate_policy_text(
-        predictor, env, seeds, deterministic=args.deterministic, sample_seed=args.seed, metrics=metrics
+        loaded.policy, env, seeds, deterministic=args.deterministic, sample_seed=args.seed, metrics=metrics
     )
     env.close()
     source = None if ckpt is None else {"path": str(ckpt.path), "algorithm": ckpt.meta["algorithm"]}
@@ -297,9 +261,9 @@ def _takes_split(env_id: str) -> bool:
 
 
 def cmd_sft(args: argparse.Namespace) -> int:
-    from tokengym.agents.algorithms import command_level_error, is_command_level, make_env
-    from tokengym.agents.checkpoint import fsync_tree, move_into_place, staging_folder
-    from tokengym.agents.sft import SFTConfig, demonstration_pairs, supervised_finetune
+    from tokengym.agents.running.algorithms import command_level_error, is_command_level, make_env
+    from tokengym.agents.running.checkpoint import fsync_tree, move_into_place, staging_folder
+    from tokengym.agents.supervised.sft import SFTConfig, demonstration_pairs, supervised_finetune
     from tokengym.envs.games.token_env import TextGameTokenEnv
 
     out = Path(args.out)
@@ -340,92 +304,17 @@ def cmd_sft(args: argparse.Namespace) -> int:
     return 0
 
 
-PLAY_HELP = "type a reply (a command in games); ':reset' starts a new episode, ':quit' leaves"
-
-
-def _play_view(env: Any) -> tuple[str, list[str] | None]:
-    """The text the player sees now, and the admissible commands where the game lists them."""
-    u = env.unwrapped
-    if hasattr(u, "game"):  # a text game, token or command level: its text without the command prompt
-        return str(u.game.text()), list(u.admissible_commands)
-    sample = u.current_sample
-    text = "" if sample is None else sample.prompt
-    commands = getattr(u, "admissible_commands", None)
-    return text, None if commands is None else list(commands)
-
-
-def cmd_play(args: argparse.Namespace, read: Callable[[str], str] = input) -> int:
-    from tokengym.agents.algorithms import is_command_level, make_env
-    from tokengym.envs.games.command_env import CommandTextWrapper
-
-    env_id = args.env.removeprefix("tokengym:")
-    base = make_env(env_id, _json_object(args.env_kwargs, "--env-kwargs"))
-    env = CommandTextWrapper(base) if is_command_level(base) else TextActionWrapper(base)
-    print(f"tokengym play: {env_id} ({PLAY_HELP})")
-    seed, episode, total = args.seed, 0, 0.0
-
-    def start() -> None:
-        nonlocal episode, total
-        env.reset(seed=seed + episode)
-        episode += 1
-        total = 0.0
-        print(f"\n== episode {episode} (seed {seed + episode - 1})")
-        show()
-
-    def show() -> None:
-        text, commands = _play_view(env)
-        print(text)
-        if commands:
-            print("commands: " + " | ".join(commands))
-
-    start()
-    while True:
-        try:
-            line = read("> ")
-        except EOFError:
-            print()
-            break
-        if line.strip() == ":quit":
-            break
-        if line.strip() == ":reset":
-            start()
-            continue
-        if line.strip() in (":help", ":h"):
-            print(PLAY_HELP)
-            continue
-        if isinstance(env, CommandTextWrapper) and env.unwrapped.slot_of(line) is None:
-            print(f"({line.strip()!r} is not one of the offered commands: the game takes it as an unknown command)")
-        try:
-            _, reward, terminated, truncated, info = env.step(line)
-        except (ValueError, TypeError) as err:
-            print(f"not played: {err}")
-            continue
-        total += float(reward)
-        parts = ", ".join(f"{k}={float(v):+.3f}" for k, v in info.get("reward_components", {}).items())
-        print(f"reward {float(reward):+.3f}" + (f"  ({parts})" if parts else ""))
-        if info.get("tokens_dropped"):
-            print(f"({info['tokens_dropped']} token(s) past the episode's budget were not played)")
-        if terminated or truncated:
-            print(f"episode over: return {total:+.3f}")
-            if info.get("references") is not None:
-                print(f"reference: {_shorten(info['references'], 300)!r}")
-            start()
-        else:
-            show()
-    env.close()
-    print("bye")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tokengym", description="Token-level Gymnasium environments for language.")
     parser.add_argument("--version", action="version", version=f"tokengym {tokengym.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="registered environments and rewards").set_defaults(func=cmd_list)
     demo = sub.add_parser("demo", help="train PPO on Dialogue-v0 from the embedded model, show before/after")
-    demo.add_argument("--steps", type=int, default=None, help="PPO token steps (default: DemoConfig.total_timesteps)")
+    demo.add_argument("--steps", type=int, default=None, help="PPO token steps (default: the demo preset's 16384)")
     demo.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    demo.add_argument("--out", default="runs/demo", help="folder for the learning curve and model (runs/demo)")
+    demo.add_argument(
+        "--out", default="runs/demo", help="run folder: checkpoint, learning curve, TensorBoard logs (runs/demo)"
+    )
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.set_defaults(func=cmd_demo)
     episodes = sub.add_parser("episodes", help="run real episodes of every environment with a random policy")
@@ -439,52 +328,40 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("env", help="environment id (any registered one, command-level games too)")
     play.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
     play.add_argument("--env-kwargs", metavar="JSON", help="arguments of gym.make as a JSON object")
-    play.set_defaults(func=cmd_play)
+    play.set_defaults(func=_cmd_play)
     return parser
 
 
-ALGORITHM_NAMES = ("ppo", "a2c", "trpo", "maskable_ppo", "dqn")  # tokengym.agents.algorithms.ALGORITHMS, unimported
+TRAIN_FLAG_ALIASES = {"model_name": ("--model",), "total_timesteps": ("--steps",), "learning_rate": ("--lr",)}
+TRAIN_FLAG_ALIASES |= {"out_dir": ("--out",), "progress_bar": ("--progress",)}
+"""Short flags of ``tokengym train`` beside the ones named after TrainConfig's fields."""
+
+
+def _cmd_play(args: argparse.Namespace) -> int:
+    from tokengym.cli.play import cmd_play
+
+    return cmd_play(args)
 
 
 def _add_train(sub: Any) -> None:
-    train = sub.add_parser("train", help="train a language-model policy with an SB3 algorithm, with checkpoints")
+    from tokengym.agents.running.algorithms import ALGORITHMS
+    from tokengym.agents.running.config import VEC_ENVS, TrainConfig
+
+    train = sub.add_parser(
+        "train",
+        help="train a language-model policy with an SB3 algorithm, with checkpoints",
+        description="Train a language-model policy with a Stable-Baselines3 algorithm. Every flag is a field of "
+        "tokengym.agents.running.config.TrainConfig; flags left out take its defaults.",
+    )
     train.add_argument("env", help="environment id, e.g. Dialogue-v0 (`tokengym list` shows them)")
-    train.add_argument("--algo", default="ppo", help=f"one of {', '.join(ALGORITHM_NAMES)} (default ppo)")
-    train.add_argument("--model", default="tiny", help="starting model: tiny, a Hugging Face id or a folder")
-    train.add_argument("--steps", type=int, default=4096, help="total token steps (default 4096)")
-    train.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    train.add_argument(
-        "--temperature", type=float, default=1.0, help="the policy's sampling temperature (default 1; the demo: 0.7)"
+    add_config_flags(
+        train,
+        TrainConfig,
+        aliases=TRAIN_FLAG_ALIASES,
+        skip=("env_id",),
+        shown_defaults={"out_dir": "runs/<env>-<algo>"},
+        values={"algo": list(ALGORITHMS), "vec_env": VEC_ENVS},
     )
-    train.add_argument(
-        "--group-size",
-        type=int,
-        default=1,
-        help="serve each prompt N times in a row and judge replies against their siblings (group baseline; 1: critic)",
-    )
-    train.add_argument(
-        "--no-normalize-advantage",
-        dest="normalize_advantage",
-        action="store_false",
-        help="PPO, MaskablePPO, TRPO: leave advantages unnormalised (for group baselines on a warm-started model)",
-    )
-    train.add_argument("--kl-coef", type=float, default=0.0, help="per-token KL penalty to the starting model (0: off)")
-    train.add_argument("--target-kl", type=float, default=None, help="adapt the KL coefficient toward this KL")
-    train.add_argument("--n-envs", type=int, default=1, help="parallel environments; >1 runs subprocesses")
-    train.add_argument("--reward", metavar="SPEC", help='reward spec, e.g. "rouge_l + 0.5*verbosity"')
-    train.add_argument("--lr", type=float, default=1e-4, help="learning rate (default 1e-4)")
-    train.add_argument("--n-steps", type=int, default=128, help="rollout length per environment (default 128)")
-    train.add_argument("--batch-size", type=int, default=64, help="minibatch size (default 64)")
-    train.add_argument("--n-epochs", type=int, default=2, help="PPO epochs per rollout (default 2)")
-    train.add_argument("--nlpo-top-p", type=float, default=None, help="maskable_ppo: NLPO nucleus masks (e.g. 0.9)")
-    train.add_argument("--buffer-size", type=int, default=10_000, help="dqn: replay buffer size (default 10000)")
-    train.add_argument("--learning-starts", type=int, default=100, help="dqn: steps before learning (default 100)")
-    train.add_argument("--out", metavar="DIR", help="run folder (default runs/<env>-<algo>)")
-    train.add_argument("--resume", action="store_true", help="continue from the run folder's latest checkpoint")
-    train.add_argument("--checkpoint-every", type=int, default=0, metavar="N", help="checkpoint every N steps")
-    train.add_argument("--env-kwargs", metavar="JSON", help="arguments of gym.make as a JSON object")
-    train.add_argument("--no-progress", action="store_true", help="no progress bar")
-    train.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard logs")
     train.set_defaults(func=cmd_train)
 
 
@@ -538,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command not in COMMANDS_WITH_INPUT_ERRORS:
         return args.func(args)
-    from tokengym.agents.algorithms import AlgorithmUnavailableError
+    from tokengym.agents.running.algorithms import AlgorithmUnavailableError
 
     try:
         return args.func(args)

@@ -1,7 +1,7 @@
 """Rollout buffers whose minibatches keep each episode's transitions together.
 
 SB3 shuffles single transitions into minibatches. For a language-model policy that is the slow order: the
-transitions of one episode are prefixes of one sequence, and :func:`~tokengym.agents.policy.last_token_states`
+transitions of one episode are prefixes of one sequence, and :func:`~tokengym.agents.lm.prefixes.last_token_states`
 scores all prefixes of a sequence with one forward pass, but only for those prefixes that land in the same
 minibatch. A minibatch of 128 shuffled transitions touches ~25 episodes (25 sequences to encode); in episode
 order it touches ~7. These buffers shuffle whole episodes instead (a seeded permutation, as SB3's), then cut the
@@ -14,17 +14,172 @@ Plug them in with SB3's own hook::
 
 Advantages are still normalised per minibatch by the algorithm; the gradient of an epoch is the same sum, in
 another order.
+
+Step shapers. These buffers are also where the agent's side of the reward and NLPO's masks enter a rollout. A
+*step shaper* registered on the buffer (:meth:`StepShaping.add_step_shaper`) is called inside ``add()`` with the
+step as the algorithm hands it over (:class:`RolloutStep`: observations, actions, rewards, episode starts, values,
+log-probabilities, action masks) and may replace its rewards and its masks before they are stored.
+:class:`~tokengym.agents.lm.kl.KLPenaltyCallback` subtracts its penalty there and
+:class:`~tokengym.agents.lm.nlpo.NLPOMaskCallback` stores the masks the rollout sampled under; each registers its
+shaper when ``learn`` sets it up and removes it when training ends. ``add()``'s arguments are the buffers' public
+interface (every on-policy algorithm calls it with them), so these callbacks need no access to the local
+variables of ``collect_rollouts``, which SB3 exposes to callbacks without promising their names or whether
+editing them in place reaches the buffer. The buffers to use are therefore these ones: a callback that needs
+step shapers refuses any other buffer and names them (:func:`require_step_shaping`).
+
+Library internals relied on (checked with stable-baselines3 2.x and sb3-contrib 2.x; both are bounded below 3):
+
+* ``_get_samples(batch_inds, env)``, private in both libraries, is overridden twice: by the episode order
+  (``get()`` has no public way to choose the order of its indices) and by the packed masks (nor to change what a
+  sample holds). Overriding ``get()`` instead would copy its preparation (``swap_and_flatten`` of every array,
+  ``generator_ready``), which is more of the same internals.
+* ``MaskableDictRolloutBuffer.get`` flattens whatever array ``action_masks`` holds, so the packed bits pass
+  through it, and ``MaskableDictRolloutBuffer.reset`` only sizes and allocates the float32 masks, which is why the
+  packed buffer may skip it (see :meth:`PackedMaskableDictRolloutBuffer.reset`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
+import torch
 from gymnasium import spaces
 from sb3_contrib.common.maskable.buffers import MaskableDictRolloutBuffer, MaskableDictRolloutBufferSamples
-from stable_baselines3.common.buffers import DictRolloutBuffer
+from stable_baselines3.common.buffers import DictRolloutBuffer, RolloutBuffer
+
+
+@dataclass
+class RolloutStep:
+    """One step of every environment, as the algorithm hands it to the rollout buffer's ``add()``.
+
+    Rows are environments. A step shaper may rebind or edit ``reward`` and ``action_masks`` (they are the
+    buffer's own copies); the buffer stores those two as the shapers leave them and the other fields as given.
+
+    Attributes:
+        obs: the observations the actions were taken on, numpy arrays ``(n_envs, ...)`` by key.
+        action: the actions, numpy ``(n_envs, 1)`` for a ``Discrete`` space.
+        reward: numpy ``(n_envs,)``: the environments' rewards, with ``gamma * V(terminal observation)`` already
+            added where a time limit truncated the episode (SB3 bootstraps those before ``add()``).
+        episode_start: numpy ``(n_envs,)``, 1 where the observation starts an episode.
+        value: the critic's values, a tensor ``(n_envs, 1)``.
+        log_prob: the log-probability the policy sampled each action with, a tensor ``(n_envs,)``.
+        action_masks: numpy ``(n_envs, mask_dims)``, nonzero where an action was allowed, or ``None`` (no masks:
+            every action allowed). Only buffers that store masks accept masks from a shaper.
+    """
+
+    obs: dict[str, np.ndarray]
+    action: np.ndarray
+    reward: np.ndarray
+    episode_start: np.ndarray
+    value: torch.Tensor
+    log_prob: torch.Tensor
+    action_masks: np.ndarray | None
+
+
+#: ``shaper(step)``: edits ``step.reward`` and ``step.action_masks`` of a :class:`RolloutStep` before they are stored.
+StepShaper = Callable[[RolloutStep], None]
+
+
+class StepShaping:
+    """The buffers' extension point: step shapers that change each step's rewards and masks before they are stored.
+
+    Every buffer of this module has it. ``add()`` takes SB3's arguments (and ``action_masks``, as sb3-contrib's
+    maskable buffers do); when shapers are registered it calls each, in registration order, with one
+    :class:`RolloutStep` and stores the rewards and masks they leave. Shapers stay registered across ``reset()``
+    (the start of every rollout) until :meth:`remove_step_shaper`.
+
+    Order with time-limit bootstrapping: SB3's ``collect_rollouts`` (and MaskablePPO's) runs the step callbacks,
+    then adds ``gamma * V(terminal observation)`` to the reward of each step a time limit truncated, then calls
+    ``add()``. A shaper therefore sees the bootstrapped reward; an additive change (a penalty) stores the same sum
+    as it would have before the bootstrap, to float32 rounding.
+
+    Example:
+        >>> import gymnasium as gym, numpy as np, torch, tokengym
+        >>> env = gym.make("TokenSubset-v0")
+        >>> buffer = EpisodeDictRolloutBuffer(4, env.observation_space, env.action_space, n_envs=1)
+        >>> def halve(step): step.reward = step.reward / 2
+        >>> buffer.add_step_shaper(halve)
+        >>> obs = {k: v[None] for k, v in env.observation_space.sample().items()}
+        >>> buffer.add(obs, np.zeros((1, 1)), np.ones(1), np.ones(1), torch.zeros(1, 1), torch.zeros(1))
+        >>> float(buffer.rewards[0, 0])
+        0.5
+        >>> buffer.remove_step_shaper(halve)
+    """
+
+    #: Whether the buffer stores action masks (and so accepts masks from a shaper).
+    stores_action_masks: ClassVar[bool] = False
+    _step_shapers: tuple[StepShaper, ...] = ()
+
+    @property
+    def step_shapers(self) -> tuple[StepShaper, ...]:
+        """The registered shapers, in the order ``add()`` applies them."""
+        return self._step_shapers
+
+    def add_step_shaper(self, shaper: StepShaper) -> None:
+        """Apply ``shaper`` to every later step; registering a shaper twice keeps one registration."""
+        if not callable(shaper):
+            raise TypeError(f"a step shaper is a callable taking a RolloutStep, not {type(shaper).__name__}")
+        if shaper not in self._step_shapers:
+            self._step_shapers = (*self._step_shapers, shaper)
+
+    def remove_step_shaper(self, shaper: StepShaper) -> None:
+        """Stop applying ``shaper``; removing one that is not registered does nothing."""
+        self._step_shapers = tuple(s for s in self._step_shapers if s != shaper)
+
+    def add(
+        self,
+        obs: dict[str, np.ndarray],
+        action: np.ndarray,
+        reward: np.ndarray,
+        episode_start: np.ndarray,
+        value: torch.Tensor,
+        log_prob: torch.Tensor,
+        action_masks: np.ndarray | None = None,
+    ) -> None:
+        if self._step_shapers:
+            masks = None if action_masks is None else np.array(action_masks, copy=True)
+            step = RolloutStep(obs, action, np.array(reward, copy=True), episode_start, value, log_prob, masks)
+            for shaper in self._step_shapers:
+                shaper(step)
+            reward, action_masks = step.reward, step.action_masks
+        if action_masks is None:
+            super().add(obs, action, reward, episode_start, value, log_prob)  # type: ignore[misc]
+        elif self.stores_action_masks:
+            super().add(obs, action, reward, episode_start, value, log_prob, action_masks=action_masks)  # type: ignore[misc]
+        else:
+            raise ValueError(
+                f"{type(self).__name__} stores no action masks; use EpisodeMaskableDictRolloutBuffer (MaskablePPO)"
+            )
+
+
+def require_step_shaping(buffer: RolloutBuffer | None, user: str, masks: bool = False) -> StepShaping:
+    """``buffer`` if it takes step shapers (and stores masks, with ``masks``), else an error that names the buffers.
+
+    Args:
+        buffer: the model's ``rollout_buffer`` (``None``: the model has none).
+        user: who needs it, for the message (a callback's name).
+        masks: the shaper sets action masks, so the buffer must store them.
+    """
+    if isinstance(buffer, StepShaping) and (buffer.stores_action_masks or not masks):
+        return buffer
+    if buffer is None:
+        raise ValueError(
+            f"{user} works with on-policy algorithms (PPO, A2C, TRPO, MaskablePPO): the model has no rollout buffer"
+        )
+    if masks:
+        use = "rollout_buffer_class=EpisodeMaskableDictRolloutBuffer (or PackedMaskableDictRolloutBuffer)"
+    else:
+        use = (
+            "rollout_buffer_class=EpisodeDictRolloutBuffer (PPO, A2C, TRPO) or "
+            "rollout_buffer_class=EpisodeMaskableDictRolloutBuffer (MaskablePPO)"
+        )
+    raise ValueError(
+        f"{user} changes each step as the rollout buffer stores it, through the step shapers of tokengym's buffers, "
+        f"and {type(buffer).__name__} has none: build the model with {use}, from tokengym.agents"
+    )
 
 
 def episode_order(episode_starts: np.ndarray) -> np.ndarray:
@@ -208,11 +363,11 @@ class _GroupBaseline:
         self.grouped_fraction = float(grouped.mean())
 
 
-class EpisodeDictRolloutBuffer(_GroupBaseline, _EpisodeOrder, DictRolloutBuffer):
+class EpisodeDictRolloutBuffer(StepShaping, _GroupBaseline, _EpisodeOrder, DictRolloutBuffer):
     """SB3's ``DictRolloutBuffer`` with episode-ordered minibatches (PPO, A2C, TRPO).
 
     ``baseline="group"`` (through ``rollout_buffer_kwargs``) judges each episode against its siblings on the
-    same prompt: see :class:`_GroupBaseline`.
+    same prompt: see :class:`_GroupBaseline`. Step shapers: see :class:`StepShaping`.
     """
 
 
@@ -229,23 +384,23 @@ def mask_width(action_space: spaces.Space) -> int:
     )
 
 
-class PackedMaskableDictRolloutBuffer(MaskableDictRolloutBuffer):
-    """sb3-contrib's ``MaskableDictRolloutBuffer`` with its action masks stored bit-packed.
-
-    The parent keeps one float32 per action per transition, ``n_steps x n_envs x vocab x 4`` bytes: with a
-    language model's vocabulary, the largest array of the rollout. This buffer keeps one bit per action
-    (``np.packbits``), 32x less, and unpacks each minibatch to the parent's float32 layout, so the policy
-    receives what the parent would give it. Measured (``benchmarks/update_cost.py``) for 8 environments x 128
-    steps x 4,096 tokens on Dialogue-v0: 16 MiB of float32 masks become 0.5 MiB, against 0.86 MiB for the
-    observations themselves. Masks given as bools, 0/1 integers or floats are stored as ``mask != 0``.
-    """
+class _PackedMasks(MaskableDictRolloutBuffer):
+    """The storage of :class:`PackedMaskableDictRolloutBuffer`: masks packed to bits, unpacked per minibatch."""
 
     def reset(self) -> None:
+        """Start an empty rollout: all actions allowed until a mask arrives (as the parent's array of ones).
+
+        One link of the chain is skipped: ``MaskableDictRolloutBuffer.reset``. All it does (sb3-contrib 2.x) is
+        compute ``mask_dims`` (as :func:`mask_width` does) and allocate ``n_steps x n_envs x mask_dims`` float32
+        ones before calling its parent; with a language model's vocabulary that is the largest array of the
+        rollout, the one this buffer exists to avoid, and calling it would allocate it (16 MiB for 8 x 128 steps
+        x 4,096 tokens, 196 MiB for GPT-2's vocabulary) at the start of every rollout only to drop it.
+        ``super(MaskableDictRolloutBuffer, self)`` resumes the chain right after it, so every other class of the
+        instance's method resolution order (mixins included, ``DictRolloutBuffer`` down to ``BaseBuffer``) resets.
+        """
         self.mask_dims = mask_width(self.action_space)
-        # All actions allowed until a mask arrives (the parent's ones). The parent's own reset is skipped: it
-        # would allocate the float32 array this buffer exists to avoid.
         self.action_masks = np.full((self.buffer_size, self.n_envs, (self.mask_dims + 7) // 8), 0xFF, np.uint8)
-        DictRolloutBuffer.reset(self)
+        super(MaskableDictRolloutBuffer, self).reset()
 
     def add(self, *args: Any, action_masks: np.ndarray | None = None, **kwargs: Any) -> None:
         if action_masks is not None:
@@ -271,6 +426,23 @@ class PackedMaskableDictRolloutBuffer(MaskableDictRolloutBuffer):
             returns=self.to_torch(self.returns[batch_inds].flatten()),
             action_masks=self.to_torch(self.unpacked_action_masks(batch_inds).astype(np.float32)),
         )
+
+
+class PackedMaskableDictRolloutBuffer(StepShaping, _PackedMasks):
+    """sb3-contrib's ``MaskableDictRolloutBuffer`` with its action masks stored bit-packed.
+
+    The parent keeps one float32 per action per transition, ``n_steps x n_envs x vocab x 4`` bytes: with a
+    language model's vocabulary, the largest array of the rollout. This buffer keeps one bit per action
+    (``np.packbits``), 32x less, and unpacks each minibatch to the parent's float32 layout, so the policy
+    receives what the parent would give it. Measured (``benchmarks/update_cost.py``) for 8 environments x 128
+    steps x 4,096 tokens on Dialogue-v0: 16 MiB of float32 masks become 0.5 MiB, against 0.86 MiB for the
+    observations themselves. Masks given as bools, 0/1 integers or floats are stored as ``mask != 0``.
+
+    Step shapers (:class:`StepShaping`) run before the masks are packed: the masks they leave are the ones
+    stored, and the ones the update trains with.
+    """
+
+    stores_action_masks = True
 
 
 class EpisodeMaskableDictRolloutBuffer(_GroupBaseline, _EpisodeOrder, PackedMaskableDictRolloutBuffer):

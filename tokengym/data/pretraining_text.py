@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tokengym.data.articles import DIFFICULTIES, corpus_article_v0
-from tokengym.data.corpus import chatterbot_conversations
+from tokengym.data.chatterbot import chatterbot_conversations
+from tokengym.data.dialogue_layout import dialogue_document
 from tokengym.data.dialogues import conversation_for
 from tokengym.tokenizer import EOS_TOKEN
 
@@ -19,8 +20,6 @@ DEFAULT_SIZES = {"articles": 6000, "dialogues": 30000, "corpus_repeats": 5}
 
 
 def _dialogue_documents(turns: tuple[str, ...]) -> Iterator[str]:
-    from tokengym.envs.dialogue import dialogue_document
-
     if len(turns) >= 2:
         yield dialogue_document(turns, EOS_TOKEN)
 

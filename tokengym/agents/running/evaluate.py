@@ -1,7 +1,7 @@
 """Evaluate a policy on fixed, seeded episodes: mean and spread of the return, components, samples.
 
 Example:
-    >>> from tokengym.agents.evaluate import evaluate_policy_text
+    >>> from tokengym.agents.running.evaluate import evaluate_policy_text
     >>> report = evaluate_policy_text(model.policy, "Dialogue-v0", seeds=range(8))   # doctest: +SKIP
     >>> report.mean, report.samples[0]["completion"]                                  # doctest: +SKIP
 """
@@ -15,6 +15,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
+
+from tokengym.agents.episodes import Episode, play_episodes
 
 
 @dataclass
@@ -65,6 +67,10 @@ def evaluate_policy_text(
 ) -> EvalReport:
     """Run one episode per seed (the seed fixes the prompt) and collect returns, components and texts.
 
+    The episodes are played by :func:`~tokengym.agents.episodes.play_episodes`, whose rule gives ``predict`` the
+    env's action masks: when the env has ``action_masks()`` and ``predict`` takes an ``action_masks`` argument (a
+    maskable policy on a game then plays legal tokens only, as in training).
+
     Args:
         policy: anything with SB3's ``predict(obs, deterministic=...)``.
         env: an environment id or instance (token level).
@@ -80,9 +86,51 @@ def evaluate_policy_text(
     if isinstance(env, str):
         env = gym.make(env, **(env_kwargs or {}))
     scorer = _metric_scorer(env, metrics)
+    returns: list[float] = []
+    parts: dict[str, list[float]] = {}
+    samples: list[dict[str, Any]] = []
+    metric_values: dict[str, list[float]] = {}
     with torch.random.fork_rng():
         torch.manual_seed(sample_seed)
-        return _run_episodes(policy, env, seeds, deterministic, scorer)
+        for episode in play_episodes(policy, env, seeds, deterministic):
+            returns.append(episode.episode_return)
+            for name, value in episode.components.items():
+                parts.setdefault(name, []).append(value)
+            sample = _sample(episode)
+            if scorer is not None:  # before the next reset: the env still holds this episode's task
+                sample["metrics"] = _score(scorer, env, sample["completion"])
+                for name, value in sample["metrics"].items():
+                    metric_values.setdefault(name, []).append(value)
+            samples.append(sample)
+    stats = {k: {"mean": float(np.mean(v)), "std": float(np.std(v))} for k, v in metric_values.items()}
+    notes = {}
+    for name, fn in (scorer.components if scorer is not None else {}).items():
+        backend = str(getattr(fn, "backend", ""))
+        if "fallback" in backend:
+            notes[name] = f" [{backend}]"
+    return EvalReport(returns, {k: float(np.mean(v)) for k, v in parts.items()}, samples, stats, notes)
+
+
+def _sample(episode: Episode) -> dict[str, Any]:
+    end = episode.end_info
+    sample = {
+        "seed": episode.seed,
+        "prompt": episode.reset_info.get("prompt", ""),
+        "completion": end.get("completion", ""),
+        "reference": end.get("references"),
+        "return": episode.episode_return,
+        "turns": episode.turns,
+    }
+    if "end_reason" in end:
+        sample["end_reason"] = end["end_reason"]
+    return sample
+
+
+def _score(scorer: Any, env: gym.Env, completion: str) -> dict[str, Any]:
+    task = env.unwrapped.current_sample
+    columns = {k: [v] for k, v in task.columns.items()}
+    _, values = scorer.score([task.prompt], [completion], **columns)
+    return {name: v[0] for name, v in values.items()}
 
 
 def _metric_scorer(env: gym.Env, metrics: Any) -> Any:
@@ -98,58 +146,3 @@ def _metric_scorer(env: gym.Env, metrics: Any) -> Any:
         if metrics is None:
             return None
     return make_reward(metrics)
-
-
-def _run_episodes(
-    policy: Any, env: gym.Env, seeds: Iterable[int], deterministic: bool, scorer: Any = None
-) -> EvalReport:
-    returns: list[float] = []
-    parts: dict[str, list[float]] = {}
-    samples = []
-    metric_values: dict[str, list[float]] = {}
-    for seed in seeds:
-        obs, info = env.reset(seed=int(seed))
-        prompt, total, done = info.get("prompt", ""), 0.0, False
-        episode_parts: dict[str, float] = {}
-        turns: list[dict[str, Any]] = []
-        while not done:
-            action, _ = policy.predict(obs, deterministic=deterministic)
-            obs, reward, terminated, truncated, info = env.step(int(action))
-            total += float(reward)
-            done = terminated or truncated
-            # a multi-turn episode (a conversation, a game) scores every turn: its components add up
-            for name, value in info.get("reward_components", {}).items():
-                episode_parts[name] = episode_parts.get(name, 0.0) + float(value)
-            if "completion" in info:
-                turn = {"completion": info["completion"], "reward": float(reward)}
-                if "user_reply" in info:
-                    turn["user_reply"] = info["user_reply"]
-                turns.append(turn)
-        returns.append(total)
-        for name, value in episode_parts.items():
-            parts.setdefault(name, []).append(value)
-        sample = {
-            "seed": int(seed),
-            "prompt": prompt,
-            "completion": info.get("completion", ""),
-            "reference": info.get("references"),
-            "return": total,
-            "turns": turns,
-        }
-        if "end_reason" in info:
-            sample["end_reason"] = info["end_reason"]
-        if scorer is not None:
-            task = env.unwrapped.current_sample
-            columns = {k: [v] for k, v in task.columns.items()}
-            _, values = scorer.score([task.prompt], [sample["completion"]], **columns)
-            sample["metrics"] = {name: v[0] for name, v in values.items()}
-            for name, v in values.items():
-                metric_values.setdefault(name, []).append(v[0])
-        samples.append(sample)
-    metrics = {k: {"mean": float(np.mean(v)), "std": float(np.std(v))} for k, v in metric_values.items()}
-    notes = {}
-    for name, fn in (scorer.components if scorer is not None else {}).items():
-        backend = str(getattr(fn, "backend", ""))
-        if "fallback" in backend:
-            notes[name] = f" [{backend}]"
-    return EvalReport(returns, {k: float(np.mean(v)) for k, v in parts.items()}, samples, metrics, notes)

@@ -1,7 +1,9 @@
-"""Pretrain the embedded default model "tiny": ``python -m tokengym.agents.pretrain [--max-steps N] [--out DIR]``.
+"""Pretrain the embedded default model "tiny".
+
+``python -m tokengym.agents.supervised.pretrain [--max-steps N] [--out DIR]``.
 
 A GPT-2-architecture causal LM on the embedded tokenizer, trained from a seed on the documents of
-:func:`tokengym.data.text_corpus.training_documents` (dialogue turns, articles with their summaries: the
+:func:`tokengym.data.pretraining_text.training_documents` (dialogue turns, articles with their summaries: the
 train splits only), packed into fixed-length blocks. The script reads top to bottom: configuration,
 seeding, data, model, loop, then it saves safetensors weights (fp16), the config and a model card with the
 measured loss, and prints sample generations.
@@ -52,12 +54,12 @@ class PretrainConfig:
     val_fraction: float = 0.01
     """Share of blocks held out to measure the loss."""
     corpus: dict = field(default_factory=dict)
-    """Overrides of :data:`tokengym.data.text_corpus.DEFAULT_SIZES`."""
+    """Overrides of :data:`tokengym.data.pretraining_text.DEFAULT_SIZES`."""
 
 
 def build_blocks(cfg: PretrainConfig, codec: TokenCodec) -> tuple[torch.Tensor, torch.Tensor]:
     """Tokenise the corpus into one stream and cut it into ``block_size + 1`` windows (train, validation)."""
-    from tokengym.data.text_corpus import training_documents
+    from tokengym.data.pretraining_text import training_documents
 
     docs = [d.removesuffix(EOS_TOKEN) for d in training_documents(**cfg.corpus)]
     stream: list[int] = []
@@ -214,13 +216,13 @@ a laptop CPU, and trained only on text that tokengym bundles or generates, so it
 | architecture | GPT-2 ({n_layer} layers, d={n_embd}, {n_head} heads, {n_positions} positions, tied embeddings) |
 | parameters | {parameters:,} ({size_mb:.1f} MB as fp16 safetensors) |
 | tokenizer | byte-level BPE, 4,096 tokens (`<|endoftext|>` = 0, `<|pad|>` = 1), trained on the same corpus |
-| training data | {blocks:,} blocks of {block_size} tokens from `tokengym.data.text_corpus` (train splits only) |
+| training data | {blocks:,} blocks of {block_size} tokens from `tokengym.data.pretraining_text` (train splits only) |
 | training budget | {steps:,} steps x {batch_size} blocks = {tokens_m:.1f}M tokens, {train_min:.1f} min on 2 CPU cores |
 | validation loss | {val_loss:.3f} (perplexity {ppl:.1f}) on {val_fraction:.0%} held-out blocks |
 | seed | {seed} |
 | licence | MIT (the model); training text: tokengym's generators (MIT) and chatterbot-corpus (BSD-3-Clause) |
 
-Reproduce it with `python -m tokengym.agents.pretrain` (same seed, same data; float results can differ in
+Reproduce it with `python -m tokengym.agents.supervised.pretrain` (same seed, same data; float results can differ in
 the last bits across machines).
 
 ## Data
@@ -269,14 +271,14 @@ def main(argv: list[str] | None = None) -> None:
     cfg = PretrainConfig(minutes=args.minutes, max_steps=args.max_steps, seed=args.seed)
     report = pretrain(cfg, args.out)
     if args.out.resolve() != default_tokenizer_dir().resolve():
-        from tokengym.agents.sft import save_tokenizer_files
+        from tokengym.agents.supervised.sft import save_tokenizer_files
 
         save_tokenizer_files("tiny", load_tokenizer(), args.out)  # so that load_lm(out) finds the tokenizer
     from transformers import GPT2LMHeadModel
 
     model = GPT2LMHeadModel.from_pretrained(str(args.out), dtype=torch.float32)
     from tokengym.data.articles import article_for
-    from tokengym.envs.dialogue import format_dialogue
+    from tokengym.data.dialogue_layout import format_dialogue
     from tokengym.envs.summarization import format_article
 
     prompts = [

@@ -45,7 +45,7 @@ def resolve_model_path(name: str | os.PathLike[str]) -> str:
         if not (path / "model.safetensors").is_file():
             raise FileNotFoundError(
                 f"the embedded model {name!r} has no weights in {path}; rebuild it with "
-                "`python -m tokengym.agents.pretrain`"
+                "`python -m tokengym.agents.supervised.pretrain`"
             )
         return str(path)
     path = Path(name).expanduser()

@@ -19,7 +19,7 @@ The weights alone do not make a model: the architecture and the tokenizer come f
 ``checkpoint.json`` (``"tiny"``, a hub id or a local folder), which must still be loadable.
 
 Example:
-    >>> from tokengym.agents.checkpoint import latest_checkpoint, load_checkpoint
+    >>> from tokengym.agents.running.checkpoint import latest_checkpoint, load_checkpoint
     >>> ckpt = load_checkpoint(latest_checkpoint("runs/ppo-dialogue"))       # doctest: +SKIP
     >>> ckpt.meta["algorithm"], ckpt.num_timesteps                            # doctest: +SKIP
     ('ppo', 4096)

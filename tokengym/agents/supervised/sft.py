@@ -8,7 +8,7 @@ the environment lays the prompt out; prompt tokens are not trained on. Use the r
 starting model for RL (``LMActorCriticPolicy(model_name=folder)``).
 
 Example:
-    >>> from tokengym.agents.sft import SFTConfig, supervised_finetune
+    >>> from tokengym.agents.supervised.sft import SFTConfig, supervised_finetune
     >>> report = supervised_finetune(SFTConfig(env_id="Summarization-v0", steps=50), out="sft-summ")  # doctest: +SKIP
 """
 
@@ -23,7 +23,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from tokengym.agents.lm import load_lm, resolve_model_path
+from tokengym.agents.lm.loading import load_lm, resolve_model_path
 
 
 @dataclass

@@ -10,17 +10,28 @@ where ``pi_ref`` is a frozen copy of the starting model, and adapts ``beta`` so 
 near a target: ``beta <- beta * (1 + clip(KL / target - 1, -0.2, 0.2) * n / horizon)`` after every rollout of
 ``n`` tokens.
 
-This is the agent's side of the reward (DESIGN.md): environments stay unaware of it. The penalty goes in as
-an SB3 callback that edits the step's rewards before they enter the rollout buffer.
+This is the agent's side of the reward: environments stay unaware of it. Their reward scores the text
+(:class:`tokengym.envs.core.TokenEnv` scores each completion with a :mod:`tokengym.rewards` reward) and knows
+nothing of the policy; the penalty depends on the policy and its reference, so the learner adds it. It goes in
+as an SB3 callback that registers a step shaper on the rollout buffer
+(:class:`~tokengym.agents.lm.buffers.StepShaping`): the buffer's ``add()`` hands the shaper the step's
+observations, actions, rewards and log-probabilities, and stores the penalised rewards. The model must be built
+with one of tokengym's rollout buffers (``rollout_buffer_class=EpisodeDictRolloutBuffer``, or
+``EpisodeMaskableDictRolloutBuffer`` for MaskablePPO); any other is refused when training starts.
 
 Example:
     >>> from stable_baselines3 import PPO
-    >>> from tokengym.agents import LMActorCriticPolicy, KLPenaltyCallback
-    >>> model = PPO(LMActorCriticPolicy, "Dialogue-v0", n_steps=64, batch_size=64)      # doctest: +SKIP
+    >>> from tokengym.agents import EpisodeDictRolloutBuffer, KLPenaltyCallback, LMActorCriticPolicy
+    >>> model = PPO(LMActorCriticPolicy, "Dialogue-v0", n_steps=64, batch_size=64,
+    ...             rollout_buffer_class=EpisodeDictRolloutBuffer)                      # doctest: +SKIP
     >>> model.learn(4096, callback=KLPenaltyCallback(kl_coef=0.05, target_kl=0.05))    # doctest: +SKIP
 
 Logged each rollout: ``rewards/kl`` (mean per-token KL estimate, nats), ``rewards/kl_penalty`` (mean
 per-token penalty) and ``train/kl_coef``.
+
+Library hooks used: SB3's callback hooks (``_init_callback``, ``_on_step``, ``_on_rollout_end``,
+``_on_training_end``, the documented way to write a callback) and the model's public ``policy``,
+``rollout_buffer`` and ``device``. No private name of stable-baselines3 or sb3-contrib (2.x checked).
 """
 
 from __future__ import annotations
@@ -33,8 +44,9 @@ import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from torch import nn
 
-from tokengym.agents.incremental import IncrementalDecoder
-from tokengym.agents.lm import load_lm
+from tokengym.agents.lm.buffers import RolloutStep, StepShaping, require_step_shaping
+from tokengym.agents.lm.kv_cache import IncrementalDecoder
+from tokengym.agents.lm.loading import load_lm
 
 
 class KLController:
@@ -71,8 +83,14 @@ class KLPenaltyCallback(BaseCallback):
     """Subtract ``kl_coef * (log pi - log pi_ref)`` from every step's reward during rollouts.
 
     Works with on-policy algorithms whose policy is a language-model policy of this package (PPO, A2C, TRPO,
-    MaskablePPO): the step's log-probability is the one the rollout stored, so the penalty is exact for the
-    sampled token.
+    MaskablePPO) and whose rollout buffer is one of tokengym's (``rollout_buffer_class=EpisodeDictRolloutBuffer``,
+    or ``EpisodeMaskableDictRolloutBuffer`` for MaskablePPO): while ``learn`` runs, the callback's
+    :meth:`penalise` is a step shaper of that buffer, so every step is stored with its reward less the penalty.
+    The log-probability it uses is the one the rollout stores, and the reference scores the same token on the
+    same observation, so the penalty is exact for the sampled token. A step a time limit truncated is stored as
+    ``r + gamma * V(terminal) - penalty``, the same sum as when the penalty went in before the bootstrap.
+    When training ends the shaper is removed (:meth:`detach`); call ``detach()`` yourself if ``learn`` was
+    interrupted and the model trains on without this callback.
 
     Args:
         kl_coef: starting coefficient.
@@ -97,6 +115,7 @@ class KLPenaltyCallback(BaseCallback):
         self.reference: nn.Module | None = None
         self._kl_sum = 0.0
         self._tokens = 0
+        self._buffer: StepShaping | None = None
 
     @property
     def kl_coef(self) -> float:
@@ -108,6 +127,7 @@ class KLPenaltyCallback(BaseCallback):
             raise ValueError(
                 f"KLPenaltyCallback needs a language-model policy (with .lm), got {type(self.model.policy).__name__}"
             )
+        buffer = require_step_shaping(getattr(self.model, "rollout_buffer", None), "KLPenaltyCallback")
         if self.reference is None:
             spec = self._reference_spec
             if spec is None:
@@ -124,27 +144,27 @@ class KLPenaltyCallback(BaseCallback):
         self.reference.to(self.model.device)
         # Rollouts feed one new token per env and step: the frozen reference steps with its own KV cache.
         self._reference_decoder = IncrementalDecoder(self.reference)
+        self.detach()  # from an earlier model, or an earlier learn that did not end
+        buffer.add_step_shaper(self.penalise)
+        self._buffer = buffer
 
-    def _on_step(self) -> bool:
-        obs = self.locals.get("obs_tensor")
-        log_probs = self.locals.get("log_probs")
-        rewards = self.locals.get("rewards")
-        if obs is None or log_probs is None or rewards is None:
-            raise RuntimeError(
-                "KLPenaltyCallback works with on-policy algorithms (PPO, A2C, TRPO, MaskablePPO): their rollouts "
-                "expose the step's observations, log-probabilities and rewards to callbacks"
-            )
-        actions = torch.as_tensor(np.asarray(self.locals["actions"]).reshape(-1), device=log_probs.device)
+    @torch.no_grad()
+    def penalise(self, step: RolloutStep) -> None:
+        """The step shaper: subtract ``kl_coef * (log pi(a|s) - log pi_ref(a|s))`` from each row's reward."""
+        device = self.model.device
+        ids = torch.as_tensor(step.obs["input_ids"], device=device).long()
+        lengths = torch.as_tensor(step.obs["attention_mask"], device=device).long().sum(-1).clamp(min=1)
+        actions = torch.as_tensor(np.asarray(step.action).reshape(-1, 1), device=device).long()
         temperature = float(getattr(self.model.policy, "temperature", 1.0))
-        lengths = obs["attention_mask"].long().sum(-1).clamp(min=1)
-        ref_logits, _ = self._reference_decoder(obs["input_ids"].long(), lengths)
-        ref = torch.log_softmax(ref_logits / temperature, -1).gather(-1, actions.long().reshape(-1, 1)).squeeze(-1)
-        kl = (log_probs.detach().reshape(-1) - ref).cpu().numpy()
-        # In place: this array is the one the algorithm adds to its rollout buffer after the callbacks.
-        rewards -= (self.controller.value * kl).astype(rewards.dtype)
+        ref_logits, _ = self._reference_decoder(ids, lengths)
+        ref = torch.log_softmax(ref_logits / temperature, -1).gather(-1, actions).squeeze(-1)
+        kl = (step.log_prob.detach().reshape(-1).to(device) - ref).cpu().numpy()
+        step.reward = step.reward - (self.controller.value * kl).astype(step.reward.dtype).reshape(step.reward.shape)
         self._kl_sum += float(kl.sum())
         self._tokens += kl.size
-        return True
+
+    def _on_step(self) -> bool:
+        return True  # the penalty goes in as the buffer stores the step (penalise)
 
     def _on_rollout_end(self) -> None:
         if not self._tokens:
@@ -155,6 +175,15 @@ class KLPenaltyCallback(BaseCallback):
         self.controller.update(kl, self._tokens)
         self.logger.record("train/kl_coef", self.controller.value)
         self._kl_sum, self._tokens = 0.0, 0
+
+    def _on_training_end(self) -> None:
+        self.detach()
+
+    def detach(self) -> None:
+        """Remove the penalty from the rollout buffer (``learn`` does it when training ends)."""
+        if self._buffer is not None:
+            self._buffer.remove_step_shaper(self.penalise)
+            self._buffer = None
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint must keep to resume the controller: its coefficient and settings."""

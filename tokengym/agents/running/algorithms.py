@@ -1,12 +1,14 @@
 """The algorithms of ``tokengym train``, and the checks that an environment suits one.
 
 Each row of :data:`ALGORITHMS` names the SB3 (or sb3-contrib) algorithm, the language-model policy it trains
-and the rollout buffer it uses, and builds the model from a :class:`~tokengym.agents.train.TrainConfig`.
+and the rollout buffer it uses, and the constructor arguments it takes from a
+:class:`~tokengym.agents.running.config.TrainConfig`; :func:`build_model` builds the model from them, for
+``train()``, the text-game presets and the benchmarks alike.
 Modules written alongside (MaskablePPO's and DQN's policies) are imported only when their row is used, so a
 missing one makes that algorithm unavailable, not the table.
 
 Example:
-    >>> from tokengym.agents.algorithms import ALGORITHMS
+    >>> from tokengym.agents.running.algorithms import ALGORITHMS
     >>> ALGORITHMS["ppo"].summary
     'SB3 PPO + LMActorCriticPolicy'
 """
@@ -17,28 +19,23 @@ import importlib
 import importlib.util
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 
-from tokengym.agents.checkpoint import same_model_key
-from tokengym.agents.lm import model_names
+from tokengym.agents.lm.loading import model_names
+from tokengym.agents.running.checkpoint import same_model_key
 
 if TYPE_CHECKING:
-    from tokengym.agents.train import TrainConfig
+    from tokengym.agents.running.config import TrainConfig
 
 MODULE_PREFIX = "tokengym:"
 
 
 class AlgorithmUnavailableError(RuntimeError):
     """The algorithm's module is not part of this installation."""
-
-
-def registered_ids() -> list[str]:
-    """The tokengym environments in Gymnasium's registry (importing this package registered them)."""
-    return [env_id for env_id, spec in gym.registry.items() if str(spec.entry_point).startswith("tokengym.")]
 
 
 # ------------------------------------------------------------------------------------------ algorithm table
@@ -55,8 +52,9 @@ class Algorithm:
         on_policy: collects rollouts and updates from them (the KL penalty and NLPO need this).
         minibatches: cuts each rollout into ``batch_size`` minibatches, which must divide it.
         masked: takes action masks (MaskablePPO).
-        build: ``(cfg, vec_env, tensorboard_log) -> model``.
-        policy_class: returns the policy class (imported on call), to rebuild a policy from a checkpoint.
+        algorithm_class: returns the SB3 algorithm class (imported on call).
+        policy_class: returns the policy class (imported on call), also to rebuild a policy from a checkpoint.
+        arguments: the algorithm's constructor arguments that come from a configuration.
     """
 
     name: str
@@ -65,8 +63,9 @@ class Algorithm:
     on_policy: bool
     minibatches: bool
     masked: bool
-    build: Callable[[TrainConfig, Any, str | None], Any]
+    algorithm_class: Callable[[], type]
     policy_class: Callable[[], type]
+    arguments: Callable[[TrainConfig], dict[str, Any]]
 
     def available(self) -> tuple[bool, str]:
         """Whether its module can be imported here, and why not."""
@@ -78,27 +77,18 @@ class Algorithm:
         return True, ""
 
 
-def _lm_policy() -> type:
-    from tokengym.agents.policy import LMActorCriticPolicy
+def _import(algo: str, module: str, name: str) -> Callable[[], Any]:
+    """A function that imports ``module.name`` when called, with an error naming the algorithm."""
 
-    return LMActorCriticPolicy
+    def load() -> Any:
+        try:
+            return getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError) as err:
+            raise AlgorithmUnavailableError(
+                f"algorithm {algo!r} needs {module}.{name}, which is unavailable: {err}"
+            ) from err
 
-
-def _maskable_policy() -> type:
-    return _import("maskable_ppo", "tokengym.agents.maskable", "MaskableLMActorCriticPolicy")
-
-
-def _dqn_policy() -> type:
-    return _import("dqn", "tokengym.agents.dqn", "LMDQNPolicy")
-
-
-def _import(algo: str, module: str, name: str) -> Any:
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as err:
-        raise AlgorithmUnavailableError(
-            f"algorithm {algo!r} needs {module}.{name}, which is unavailable: {err}"
-        ) from err
+    return load
 
 
 def policy_kwargs_for(cfg: TrainConfig) -> dict[str, Any]:
@@ -111,7 +101,8 @@ def policy_kwargs_for(cfg: TrainConfig) -> dict[str, Any]:
     return kwargs
 
 
-def _on_policy_kwargs(cfg: TrainConfig, tensorboard_log: str | None) -> dict[str, Any]:
+def _on_policy(cfg: TrainConfig, buffer: str, **more: Any) -> dict[str, Any]:
+    """Arguments every on-policy algorithm takes, with the episode buffer ``buffer`` of lm/buffers.py."""
     return {
         "learning_rate": cfg.learning_rate,
         "n_steps": cfg.n_steps,
@@ -119,128 +110,135 @@ def _on_policy_kwargs(cfg: TrainConfig, tensorboard_log: str | None) -> dict[str
         "gae_lambda": cfg.gae_lambda,
         "seed": cfg.seed,
         "policy_kwargs": policy_kwargs_for(cfg),
+        "rollout_buffer_class": _import(cfg.algo, "tokengym.agents.lm.buffers", buffer)(),
         "rollout_buffer_kwargs": {"baseline": "group" if cfg.group_size > 1 else "critic"},
-        "tensorboard_log": tensorboard_log,
-        "verbose": 0,
+        **more,
     }
 
 
-def _build_ppo(cfg: TrainConfig, venv: Any, tensorboard_log: str | None) -> Any:
-    from stable_baselines3 import PPO
-
-    from tokengym.agents.buffers import EpisodeDictRolloutBuffer
-
-    return PPO(
-        _lm_policy(),
-        venv,
+def _ppo_arguments(cfg: TrainConfig) -> dict[str, Any]:
+    buffer = "EpisodeMaskableDictRolloutBuffer" if cfg.algo == "maskable_ppo" else "EpisodeDictRolloutBuffer"
+    return _on_policy(
+        cfg,
+        buffer,
         batch_size=cfg.batch_size,
         n_epochs=cfg.n_epochs,
         ent_coef=cfg.ent_coef,
         normalize_advantage=cfg.normalize_advantage,
-        rollout_buffer_class=EpisodeDictRolloutBuffer,
-        **_on_policy_kwargs(cfg, tensorboard_log),
     )
 
 
-def _build_a2c(cfg: TrainConfig, venv: Any, tensorboard_log: str | None) -> Any:
-    from stable_baselines3 import A2C
-
-    from tokengym.agents.buffers import EpisodeDictRolloutBuffer
-
-    return A2C(
-        _lm_policy(),
-        venv,
-        ent_coef=cfg.ent_coef,
-        rollout_buffer_class=EpisodeDictRolloutBuffer,
-        **_on_policy_kwargs(cfg, tensorboard_log),
-    )
+def _a2c_arguments(cfg: TrainConfig) -> dict[str, Any]:
+    return _on_policy(cfg, "EpisodeDictRolloutBuffer", ent_coef=cfg.ent_coef)
 
 
-def _build_trpo(cfg: TrainConfig, venv: Any, tensorboard_log: str | None) -> Any:
-    from sb3_contrib import TRPO
-
-    from tokengym.agents.buffers import EpisodeDictRolloutBuffer
-
+def _trpo_arguments(cfg: TrainConfig) -> dict[str, Any]:
     # The policy itself switches to twice-differentiable attention where TRPO needs it (get_distribution).
-    return TRPO(
-        _lm_policy(),
-        venv,
-        batch_size=cfg.batch_size,
-        normalize_advantage=cfg.normalize_advantage,
-        rollout_buffer_class=EpisodeDictRolloutBuffer,
-        **_on_policy_kwargs(cfg, tensorboard_log),
+    return _on_policy(
+        cfg, "EpisodeDictRolloutBuffer", batch_size=cfg.batch_size, normalize_advantage=cfg.normalize_advantage
     )
 
 
-def _build_maskable_ppo(cfg: TrainConfig, venv: Any, tensorboard_log: str | None) -> Any:
-    from sb3_contrib import MaskablePPO
-
-    from tokengym.agents.buffers import EpisodeMaskableDictRolloutBuffer
-
-    return MaskablePPO(
-        _maskable_policy(),
-        venv,
-        batch_size=cfg.batch_size,
-        n_epochs=cfg.n_epochs,
-        ent_coef=cfg.ent_coef,
-        normalize_advantage=cfg.normalize_advantage,
-        rollout_buffer_class=EpisodeMaskableDictRolloutBuffer,
-        **_on_policy_kwargs(cfg, tensorboard_log),
-    )
-
-
-def _build_dqn(cfg: TrainConfig, venv: Any, tensorboard_log: str | None) -> Any:
-    policy = _dqn_policy()
-    dqn = importlib.import_module("tokengym.agents.dqn")
-    # Refuses, before anything is allocated, a replay buffer larger than the memory available.
-    dqn.check_replay_memory(venv.observation_space, venv.action_space, cfg.buffer_size, n_envs=cfg.n_envs)
-    return dqn.TextDQN(
-        policy,
-        venv,
-        learning_rate=cfg.learning_rate,
-        buffer_size=cfg.buffer_size,
-        learning_starts=cfg.learning_starts,
-        batch_size=cfg.batch_size,
-        gamma=cfg.gamma,
-        seed=cfg.seed,
-        policy_kwargs=policy_kwargs_for(cfg),
-        tensorboard_log=tensorboard_log,
-        verbose=0,
-    )
+def _dqn_arguments(cfg: TrainConfig) -> dict[str, Any]:
+    return {
+        "learning_rate": cfg.learning_rate,
+        "buffer_size": cfg.buffer_size,
+        "learning_starts": cfg.learning_starts,
+        "batch_size": cfg.batch_size,
+        "gamma": cfg.gamma,
+        "seed": cfg.seed,
+        "policy_kwargs": policy_kwargs_for(cfg),
+    }
 
 
 ALGORITHMS: dict[str, Algorithm] = {
     "ppo": Algorithm(
-        "ppo", "SB3 PPO + LMActorCriticPolicy", "stable_baselines3", True, True, False, _build_ppo, _lm_policy
+        "ppo",
+        "SB3 PPO + LMActorCriticPolicy",
+        "stable_baselines3",
+        True,
+        True,
+        False,
+        _import("ppo", "stable_baselines3", "PPO"),
+        _import("ppo", "tokengym.agents.lm.policy", "LMActorCriticPolicy"),
+        _ppo_arguments,
     ),
     "a2c": Algorithm(
-        "a2c", "SB3 A2C + LMActorCriticPolicy", "stable_baselines3", True, False, False, _build_a2c, _lm_policy
+        "a2c",
+        "SB3 A2C + LMActorCriticPolicy",
+        "stable_baselines3",
+        True,
+        False,
+        False,
+        _import("a2c", "stable_baselines3", "A2C"),
+        _import("a2c", "tokengym.agents.lm.policy", "LMActorCriticPolicy"),
+        _a2c_arguments,
     ),
     "trpo": Algorithm(
-        "trpo", "sb3-contrib TRPO + LMActorCriticPolicy", "sb3_contrib", True, True, False, _build_trpo, _lm_policy
+        "trpo",
+        "sb3-contrib TRPO + LMActorCriticPolicy",
+        "sb3_contrib",
+        True,
+        True,
+        False,
+        _import("trpo", "sb3_contrib", "TRPO"),
+        _import("trpo", "tokengym.agents.lm.policy", "LMActorCriticPolicy"),
+        _trpo_arguments,
     ),
     "maskable_ppo": Algorithm(
         "maskable_ppo",
         "sb3-contrib MaskablePPO + MaskableLMActorCriticPolicy (action_masks() or NLPO top-p masks)",
-        "tokengym.agents.maskable",
+        "tokengym.agents.lm.maskable",
         True,
         True,
         True,
-        _build_maskable_ppo,
-        _maskable_policy,
+        _import("maskable_ppo", "sb3_contrib", "MaskablePPO"),
+        _import("maskable_ppo", "tokengym.agents.lm.maskable", "MaskableLMActorCriticPolicy"),
+        _ppo_arguments,
     ),
     "dqn": Algorithm(
         "dqn",
         "TextDQN + LMDQNPolicy (off-policy, replay buffer)",
-        "tokengym.agents.dqn",
+        "tokengym.agents.lm.dqn",
         False,
         False,
         False,
-        _build_dqn,
-        _dqn_policy,
+        _import("dqn", "tokengym.agents.lm.dqn", "TextDQN"),
+        _import("dqn", "tokengym.agents.lm.dqn", "LMDQNPolicy"),
+        _dqn_arguments,
     ),
 }
 """The algorithms ``tokengym train`` knows, by name."""
+
+
+def build_model(
+    cfg: TrainConfig,
+    venv: Any,
+    tensorboard_log: str | None = None,
+    algorithm_kwargs: Mapping[str, Any] | None = None,
+) -> Any:
+    """The one way to build an algorithm with its language-model policy and buffer: ``train()``, the presets and
+    the benchmarks all call it.
+
+    Args:
+        cfg: the configuration (algorithm, model, hyperparameters).
+        venv: the vectorised environments (:func:`make_vec_envs`, or a caller's own).
+        tensorboard_log: TensorBoard folder, or ``None``.
+        algorithm_kwargs: more constructor arguments of the SB3 algorithm, applied last (for example ``device``,
+            or ``rollout_buffer_kwargs`` of a preset); they replace the configuration's arguments of the same name.
+
+    Raises:
+        AlgorithmUnavailableError: the algorithm's module is missing.
+        ValueError: a DQN replay buffer larger than the memory available (checked before allocating).
+    """
+    algo = ALGORITHMS[cfg.algo]
+    kwargs = {**algo.arguments(cfg), "tensorboard_log": tensorboard_log, "verbose": 0, **(algorithm_kwargs or {})}
+    if not algo.on_policy:
+        from tokengym.agents.replay import check_replay_memory
+
+        # Refuses, before anything is allocated, a replay buffer larger than the memory available.
+        check_replay_memory(venv.observation_space, venv.action_space, kwargs["buffer_size"], n_envs=venv.num_envs)
+    return algo.algorithm_class()(algo.policy_class(), venv, **kwargs)
 
 
 # ------------------------------------------------------------------------------------------- environments
@@ -313,19 +311,21 @@ def check_env_for_algorithm(cfg: TrainConfig, env: gym.Env) -> None:
 
 
 def make_vec_envs(cfg: TrainConfig, seed: int) -> Any:
-    """``n_envs`` monitored copies: in-process for 1, one subprocess each above (registered by module prefix)."""
+    """``n_envs`` monitored copies, in this process or one subprocess each (``cfg.vec_env``)."""
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     from tokengym.envs.wrappers import RepeatTask
 
     grouped = cfg.group_size > 1
+    subprocesses = cfg.vec_env == "subproc" or (cfg.vec_env == "auto" and cfg.n_envs > 1)
     return make_vec_env(
+        # Subprocesses import the environment's module by this prefix, which registers tokengym's envs there.
         MODULE_PREFIX + cfg.env_id,
         n_envs=cfg.n_envs,
         seed=seed,
         env_kwargs=env_kwargs_for_model(cfg.model_name, cfg.stored_env_kwargs),
-        vec_env_cls=SubprocVecEnv if cfg.n_envs > 1 else DummyVecEnv,
+        vec_env_cls=SubprocVecEnv if subprocesses else DummyVecEnv,
         wrapper_class=RepeatTask if grouped else None,
         wrapper_kwargs={"times": cfg.group_size} if grouped else None,
     )

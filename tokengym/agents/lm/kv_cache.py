@@ -23,7 +23,28 @@ variants this step does not cover, and blocks whose modules were replaced or hoo
 After replacing a module or a parameter object of a model in use, call ``reset()``.
 
 The decoder notices when the model's weights change (a training update, a loaded checkpoint) and starts over,
-so cached states never come from old weights.
+so cached states never come from old weights. When to take this pass rather than the full one is decided in one
+place, :class:`~tokengym.agents.lm.states.LastTokenStates`.
+
+Library internals, knowingly (checked against transformers 5.x, 5.25, and PyTorch 2.x):
+
+- The row cache is a subclass of transformers' ``CacheLayerMixin`` inside a ``Cache(layers=...)``. Both are
+  public (exported by ``transformers``; a ``Cache`` is documented as a list of ``CacheLayerMixin`` layers), and no
+  public layer writes each row at its own position (``DynamicLayer`` appends one column for all rows,
+  ``StaticLayer`` writes at one shared position), so the subclass is needed. What a model calls on a layer
+  (``update``, ``get_mask_sizes``, ``get_seq_length``, ``get_max_length``, ``is_sliding``) is the contract of the
+  layered caches that came with transformers 4.56, without a deprecation cycle: bound transformers below 6.
+- The body's forward takes the cache as ``cache`` since transformers 5.24 and as ``past_key_values`` before (the
+  old name is accepted until 5.40), and its output's field was renamed with it; the decoder reads the forward's
+  signature and uses whichever it has.
+- The attention implementation is read from ``config._attn_implementation`` (private: transformers exposes no
+  public getter); missing, it is taken as ``"sdpa"``.
+- The written-out GPT-2 step reads GPT-2's modules (``transformers.models.gpt2.modeling_gpt2.GPT2Model``, its
+  blocks' ``attn.c_attn``, ``split_size``, ``head_dim``, ``scaling``, ``mlp.c_fc``, ...): model internals, not API.
+  A body or block laid out otherwise (another version, a replaced or hooked module, whose hooks it finds in
+  PyTorch's private ``_forward_hooks`` and ``_forward_pre_hooks``) takes the model's own forward.
+- Weight changes are seen through PyTorch's in-place version counter ``Tensor._version`` (private; what autograd
+  itself checks in-place changes with).
 """
 
 from __future__ import annotations
@@ -35,14 +56,14 @@ from typing import Any, NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import DynamicCache
-from transformers.cache_utils import Cache, CacheLayerMixin
+from transformers import Cache, CacheLayerMixin, DynamicCache
 
-from tokengym.agents.lm import tanh_gelu_classes
+from tokengym.agents.lm.loading import tanh_gelu_classes
 
 
 class _RowSlots(CacheLayerMixin):
-    """One layer's preallocated keys and values, written at each row's own position.
+    """One layer's preallocated keys and values, written at each row's own position (transformers' public cache
+    layer base; the contract it fulfils is described in the module).
 
     ``rows`` (``None``: every row; ``index`` then lists them all) and ``positions`` say where the next ``update``
     writes; it returns the keys and values of those rows up to ``width`` columns (a view when every row steps).
@@ -138,7 +159,7 @@ class IncrementalDecoder:
             runs the model's own forward.
 
     Call it with ``(ids (B, W), lengths (B,))``; it returns ``(logits (B, V), hidden (B, H))`` at each row's
-    last real token, like :func:`tokengym.agents.policy.last_token_states`. Use it only without gradients.
+    last real token, like :func:`tokengym.agents.lm.prefixes.last_token_states`. Use it only without gradients.
     """
 
     def __init__(self, lm: nn.Module, gpt2_step: bool = True) -> None:
@@ -262,7 +283,10 @@ class IncrementalDecoder:
         plain GPT-2 (a module replaced by another kind, or hooked): the model's forward then runs."""
         if self._layers is None:
             blocks = list(self.body.h)
-            self._layers = [_GPT2Layer.of(block) for block in blocks] if all(map(_plain_block, blocks)) else []
+            try:
+                self._layers = [_GPT2Layer.of(block) for block in blocks] if all(map(_plain_block, blocks)) else []
+            except AttributeError:  # GPT-2 modules laid out otherwise (another transformers version)
+                self._layers = []
         return self._layers
 
     def _gpt2_step(
@@ -328,7 +352,7 @@ def _is_plain_gpt2(body: nn.Module) -> bool:
     config = body.config
     return (
         type(body) is GPT2Model
-        and not config.add_cross_attention
-        and not config.reorder_and_upcast_attn
+        and not getattr(config, "add_cross_attention", False)
+        and not getattr(config, "reorder_and_upcast_attn", False)
         and getattr(config, "_attn_implementation", "sdpa") in ("sdpa", "eager")
     )

@@ -16,15 +16,16 @@ SB3's DQN needs three changes for token actions, each through a hook:
 - **Exploration by sampling, not uniform tokens.** SB3's epsilon-greedy writes a uniformly random token with
   probability epsilon: in a vocabulary of thousands it is noise that no text task rewards. Here an exploratory
   token is sampled from ``softmax(Q / temperature)`` (optionally over the ``top_k`` best), in the policy's
-  ``_predict``; :class:`TextDQN` keeps SB3's epsilon schedule as the share of exploratory tokens, draws the
-  coin per environment, and also replaces the uniform warm-up before ``learning_starts`` by this sampling.
-- **A replay buffer sized by memory** (:func:`check_replay_memory`, :class:`LMReplayBuffer`): token
-  observations are ``L`` ints stored twice per transition (next observation too), so a default
+  ``_predict``, by the policies' one sampler (:func:`~tokengym.agents.lm.sampling.sample_tokens`);
+  :class:`TextDQN` keeps SB3's epsilon schedule as the share of exploratory tokens, draws the coin per
+  environment, and also replaces the uniform warm-up before ``learning_starts`` by this sampling.
+- **A replay buffer sized by memory** (:mod:`tokengym.agents.replay`): token observations
+  are ``L`` ints stored twice per transition (next observation too), so a default
   ``buffer_size`` of one million fills many gigabytes; the buffer refuses a size beyond a budget (or the
   available RAM) with the sizes named, before allocating anything.
 
 DQN takes no action masks (its TD target would need the next state's mask): train masked text games with
-MaskablePPO (:mod:`tokengym.agents.maskable`); :class:`TextDQN` says so when masks are asked for.
+MaskablePPO (:mod:`tokengym.agents.lm.maskable`); :class:`TextDQN` says so when masks are asked for.
 
 Example:
     >>> import gymnasium as gym, tokengym
@@ -38,23 +39,27 @@ Example:
 from __future__ import annotations
 
 import math
-import os
 from typing import Any, TypeVar
 
 import numpy as np
 import torch
 from gymnasium import spaces
 from stable_baselines3 import DQN
-from stable_baselines3.common.buffers import DictReplayBuffer
-from stable_baselines3.common.preprocessing import get_action_dim
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, FlattenExtractor
-from stable_baselines3.common.type_aliases import MaybeCallback, Schedule
+from stable_baselines3.common.type_aliases import MaybeCallback, RolloutReturn, Schedule, TrainFreq
+from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch import nn
 
-from tokengym.agents.incremental import IncrementalDecoder
-from tokengym.agents.lm import load_lm
-from tokengym.agents.policy import check_token_spaces, last_token_states, make_optimizer
+from tokengym.agents.lm.loading import load_lm
+from tokengym.agents.lm.optim import make_optimizer
+from tokengym.agents.lm.sampling import sample_tokens
+from tokengym.agents.lm.spaces import check_token_spaces
+from tokengym.agents.lm.states import LastTokenStates
+from tokengym.agents.replay import MemoryCheckedReplayBuffer
 
 SelfTextDQN = TypeVar("SelfTextDQN", bound="TextDQN")
 
@@ -66,135 +71,15 @@ MASKS_UNSUPPORTED = (
 )
 
 
-# ------------------------------------------------------------------------------------------- replay memory
-
-
-def _available_bytes() -> int:
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().available)
-    except ImportError:  # pragma: no cover - psutil ships with most installs
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-
-
-def _space_bytes(space: spaces.Space) -> tuple[int, list[str]]:
-    """Bytes of one stored observation of ``space`` and a description of each part."""
-    parts = dict(space.spaces) if isinstance(space, spaces.Dict) else {"obs": space}
-    total, described = 0, []
-    for key, sub in parts.items():
-        if sub.shape is None or sub.dtype is None:
-            raise ValueError(f"cannot size a replay buffer for observation part {key!r}: {sub}")
-        n, size = int(np.prod(sub.shape)), np.dtype(sub.dtype).itemsize
-        total += n * size
-        described.append(f"{key} {n} x {np.dtype(sub.dtype).name}")
-    return total, described
-
-
-def check_replay_memory(
-    observation_space: spaces.Space,
-    action_space: spaces.Space,
-    buffer_size: int,
-    n_envs: int = 1,
-    optimize_memory_usage: bool = False,
-    memory_budget_gb: float | None = None,
-) -> int:
-    """Bytes a replay buffer of ``buffer_size`` transitions will take; refuse it beyond the budget.
-
-    Counts what SB3's replay buffers allocate: each observation at its dtype (for the token contract
-    ``input_ids`` int32 and ``attention_mask`` int8), the next observation again unless
-    ``optimize_memory_usage`` (which SB3 offers for array observations only, not for ``Dict`` ones), the
-    action at its dtype (int64 for ``Discrete``), and the reward, done and timeout flags (float32 each).
-
-    Args:
-        observation_space: the env's observation space.
-        action_space: the env's action space.
-        buffer_size: transitions (SB3 keeps ``buffer_size // n_envs`` rows of ``n_envs``).
-        n_envs: parallel environments.
-        optimize_memory_usage: SB3's option to store observations once.
-        memory_budget_gb: the most the buffer may take, in GB (1e9 bytes); ``None``: the RAM available now.
-
-    Returns:
-        The buffer's size in bytes.
-
-    Raises:
-        ValueError: naming the sizes, when the buffer would exceed the budget (or the available RAM), and the
-            largest ``buffer_size`` that fits.
-    """
-    if buffer_size < 1 or n_envs < 1:
-        raise ValueError(f"buffer_size and n_envs must be positive, got {buffer_size} and {n_envs}")
-    if optimize_memory_usage and isinstance(observation_space, spaces.Dict):
-        raise ValueError(
-            "optimize_memory_usage is not available for Dict observations (SB3's DictReplayBuffer refuses it); "
-            "leave it False and size buffer_size to the memory instead"
-        )
-    obs_bytes, described = _space_bytes(observation_space)
-    action_bytes = get_action_dim(action_space) * np.dtype(action_space.dtype or np.float32).itemsize
-    if np.dtype(action_space.dtype or np.float32) == np.float64:
-        action_bytes //= 2  # SB3 stores float64 actions as float32
-    per_transition = obs_bytes * (1 if optimize_memory_usage else 2) + action_bytes + 3 * 4
-    rows = max(buffer_size // n_envs, 1) + (1 if optimize_memory_usage else 0)
-    total = rows * n_envs * per_transition
-    if memory_budget_gb is None:
-        budget = _available_bytes()
-        what = f"the memory available now ({budget / 1e9:.2f} GB)"
-    else:
-        if not memory_budget_gb > 0:
-            raise ValueError(f"memory_budget_gb must be positive, not {memory_budget_gb!r}")
-        budget, what = int(memory_budget_gb * 1e9), f"the memory budget of {memory_budget_gb:g} GB"
-    if total > budget:
-        fits = max(budget // per_transition - (n_envs if optimize_memory_usage else 0), 0)
-        twice = "" if optimize_memory_usage else ", twice with the next observation"
-        raise ValueError(
-            f"a replay buffer of {buffer_size:,} transitions takes {total / 1e9:.2f} GB, more than {what}: each "
-            f"transition stores {per_transition:,} bytes ({' + '.join(described)} per observation{twice}, "
-            f"{action_bytes} for the action, 12 for reward, done and timeout). Use buffer_size <= {fits:,}"
-            f"{' or a larger memory_budget_gb' if memory_budget_gb is not None else ''}."
-        )
-    return total
-
-
-class LMReplayBuffer(DictReplayBuffer):
-    """SB3's ``DictReplayBuffer`` that checks its size against a memory budget before allocating.
-
-    Args:
-        memory_budget_gb: the most the buffer may take, in GB; ``None``: the RAM available when it is made.
-            Pass it with ``replay_buffer_kwargs={"memory_budget_gb": 2.0}``.
-
-    The other arguments are SB3's (the algorithm passes them). See :func:`check_replay_memory`.
-    """
-
-    def __init__(
-        self,
-        buffer_size: int,
-        observation_space: spaces.Dict,
-        action_space: spaces.Space,
-        device: torch.device | str = "auto",
-        n_envs: int = 1,
-        optimize_memory_usage: bool = False,
-        handle_timeout_termination: bool = True,
-        memory_budget_gb: float | None = None,
-    ) -> None:
-        self.memory_bytes = check_replay_memory(
-            observation_space, action_space, buffer_size, n_envs, optimize_memory_usage, memory_budget_gb
-        )
-        self.memory_budget_gb = memory_budget_gb
-        super().__init__(
-            buffer_size,
-            observation_space,
-            action_space,
-            device,
-            n_envs,
-            optimize_memory_usage,
-            handle_timeout_termination,
-        )
-
-
 # ----------------------------------------------------------------------------------------------- Q-network
 
 
 class LMQHead(nn.Module):
-    """``Q(s, a) = v(s) + alpha * log pi_LM(a | s) + b_a`` for token-contract observations (see the module)."""
+    """``Q(s, a) = v(s) + alpha * log pi_LM(a | s) + b_a`` for token-contract observations (see the module).
+
+    The LM is read through :class:`~tokengym.agents.lm.states.LastTokenStates` (``states``): from the KV cache
+    when acting, in full in TD updates.
+    """
 
     def __init__(self, lm: nn.Module, scale_init: float, use_kv_cache: bool) -> None:
         super().__init__()
@@ -206,15 +91,10 @@ class LMQHead(nn.Module):
         nn.init.zeros_(self.value.bias)
         self.log_scale = nn.Parameter(torch.tensor(math.log(scale_init)))
         self.token_bias = nn.Parameter(torch.zeros(vocab))
-        self.use_kv_cache = use_kv_cache
-        self.decoder = IncrementalDecoder(lm)
+        self.states = LastTokenStates(lm, use_kv_cache)
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        if self.use_kv_cache and not torch.is_grad_enabled() and not self.training:
-            lengths = obs["attention_mask"].long().sum(-1).clamp(min=1)
-            logits, hidden = self.decoder(obs["input_ids"].long(), lengths)
-        else:
-            logits, hidden = last_token_states(self.lm, obs)
+        logits, hidden = self.states(obs, self.training)
         log_probs = torch.log_softmax(logits, -1)
         return self.value(hidden) + self.log_scale.exp() * log_probs + self.token_bias
 
@@ -259,7 +139,7 @@ class LMQNetwork(QNetwork):
 
     def set_training_mode(self, mode: bool) -> None:
         if mode:
-            self.q_net.decoder.reset()  # never act from keys of weights that an update replaced
+            self.q_net.states.reset()  # never act from keys of weights that an update replaced
         super().set_training_mode(mode)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
@@ -360,11 +240,7 @@ class LMDQNPolicy(DQNPolicy):
         greedy = q_values.argmax(-1)
         if deterministic or self.exploration_rate <= 0:
             return greedy
-        logits = q_values / self.temperature
-        if self.top_k and self.top_k < logits.shape[-1]:
-            kth = torch.topk(logits, self.top_k, dim=-1).values[..., -1:]
-            logits = logits.masked_fill(logits < kth, float("-inf"))
-        sampled = torch.distributions.Categorical(logits=logits).sample()
+        sampled = sample_tokens(q_values / self.temperature, top_k=self.top_k)
         explore = torch.rand(len(greedy), device=greedy.device) < self.exploration_rate
         return torch.where(explore, sampled, greedy)
 
@@ -394,8 +270,9 @@ class TextDQN(DQN):
       ``exploration_final_eps``) and greedy otherwise; exploratory tokens are sampled from the policy's
       ``softmax(Q / temperature)`` instead of uniformly. Before ``learning_starts``, SB3's uniform warm-up is
       replaced by that sampling too (at the start: the LM's own distribution, see :class:`LMDQNPolicy`).
-    - With ``Dict`` observations and no ``replay_buffer_class``, the buffer is :class:`LMReplayBuffer`:
-      its size is checked against ``replay_buffer_kwargs["memory_budget_gb"]`` (default: the available RAM).
+    - With ``Dict`` observations and no ``replay_buffer_class``, the buffer is
+      :class:`~tokengym.agents.replay.MemoryCheckedReplayBuffer`: its size is checked against
+      ``replay_buffer_kwargs["memory_budget_gb"]`` (default: the available RAM).
     - Action masks are refused with an explanation (``learn(..., use_masking=True)`` or
       ``predict(..., action_masks=...)``): DQN's target cannot honour them; use MaskablePPO.
 
@@ -403,9 +280,12 @@ class TextDQN(DQN):
     SB3's epsilon-greedy.
     """
 
+    #: during ``collect_rollouts``, the step count below which ``predict`` explores at rate 1 (SB3's warm-up).
+    _warm_up_until: int = 0
+
     def _setup_model(self) -> None:
         if self.replay_buffer_class is None and isinstance(self.observation_space, spaces.Dict):
-            self.replay_buffer_class = LMReplayBuffer
+            self.replay_buffer_class = MemoryCheckedReplayBuffer
         super()._setup_model()
 
     def _samples_text(self) -> bool:
@@ -423,7 +303,9 @@ class TextDQN(DQN):
             raise ValueError(MASKS_UNSUPPORTED)
         if not self._samples_text():
             return super().predict(observation, state, episode_start, deterministic)
-        return self._policy_predict(observation, state, episode_start, deterministic, self.exploration_rate)
+        warming_up = self.num_timesteps < self._warm_up_until
+        rate = 1.0 if warming_up else self.exploration_rate
+        return self._policy_predict(observation, state, episode_start, deterministic, rate)
 
     def _policy_predict(
         self,
@@ -442,14 +324,33 @@ class TextDQN(DQN):
         finally:
             policy.exploration_rate = kept
 
-    def _sample_action(
-        self, learning_starts: int, action_noise: Any = None, n_envs: int = 1
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if self.num_timesteps < learning_starts and self._samples_text():
-            assert self._last_obs is not None, "self._last_obs was not set"
-            action, _ = self._policy_predict(self._last_obs, None, None, False, 1.0)
-            return action, action
-        return super()._sample_action(learning_starts, action_noise, n_envs)
+    def collect_rollouts(
+        self,
+        env: VecEnv,
+        callback: BaseCallback,
+        train_freq: TrainFreq,
+        replay_buffer: ReplayBuffer,
+        action_noise: ActionNoise | None = None,
+        learning_starts: int = 0,
+        log_interval: int | None = None,
+    ) -> RolloutReturn:
+        """SB3's ``collect_rollouts``; with :class:`LMDQNPolicy`, the warm-up before ``learning_starts`` samples
+        from the policy instead of drawing uniform tokens.
+
+        SB3 draws warm-up actions inside its private ``_sample_action``. Rather than override that, this public
+        method keeps the warm-up's end and hands SB3 ``learning_starts=0``: every step then goes through
+        :meth:`predict`, which explores at rate 1 until the warm-up's end. In SB3 2.x (checked against 2.9)
+        ``collect_rollouts`` uses ``learning_starts`` for nothing but the choice of warm-up actions; whether to
+        train is decided in ``learn`` from ``self.learning_starts``, untouched.
+        """
+        if self._samples_text():
+            self._warm_up_until, learning_starts = learning_starts, 0
+        try:
+            return super().collect_rollouts(
+                env, callback, train_freq, replay_buffer, action_noise, learning_starts, log_interval
+            )
+        finally:
+            self._warm_up_until = 0
 
     def learn(  # type: ignore[override]
         self: SelfTextDQN,
@@ -472,7 +373,5 @@ __all__ = [
     "LMDQNPolicy",
     "LMQHead",
     "LMQNetwork",
-    "LMReplayBuffer",
     "TextDQN",
-    "check_replay_memory",
 ]

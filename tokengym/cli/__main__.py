@@ -1,0 +1,5 @@
+import sys
+
+from tokengym.cli.main import main
+
+sys.exit(main())
