@@ -2,10 +2,10 @@
 
 TRPO's update solves for its step with conjugate gradient, and each iteration is a Fisher-vector product: a
 second backward pass through the gradient graph of the whole LM. This script times ``train()`` on the same
-rollout (the embedded "tiny" model, Dialogue-v0 with 32 prompt + 32 new tokens, 4 environments x 64 steps)
-for PPO (4 epochs of minibatches of 64) and for TRPO with sb3-contrib's defaults (15 conjugate-gradient
-steps, 10 critic passes) and with lean settings (3 steps, 2 critic passes), and prints each update's seconds
-and its ratio to PPO's.
+rollout (the embedded "tiny" model, Dialogue-v0 with 32 prompt + 32 new tokens, 4 environments x 64 steps;
+each model built as ``tokengym train`` builds it, by ``build_model``) for PPO (4 epochs of minibatches of 64)
+and for TRPO with sb3-contrib's defaults (15 conjugate-gradient steps, 10 critic passes) and with lean
+settings (3 steps, 2 critic passes), and prints each update's seconds and its ratio to PPO's.
 
 It also prints the bytes of the action masks a MaskablePPO rollout keeps: sb3-contrib's float32 array against
 tokengym's bit-packed one, for the demo's rollout shape (8 environments x 128 steps x 4,096 tokens).
@@ -17,33 +17,34 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 import gymnasium as gym
 import torch
-from sb3_contrib import TRPO
 from sb3_contrib.common.maskable.buffers import MaskableDictRolloutBuffer
-from stable_baselines3 import PPO
-from stable_baselines3.common.env_util import make_vec_env
 
 import tokengym  # noqa: F401  (registers the environments)
-from tokengym.agents.lm.buffers import EpisodeDictRolloutBuffer, EpisodeMaskableDictRolloutBuffer
-from tokengym.agents.lm.policy import LMActorCriticPolicy
+from tokengym.agents.lm.buffers import EpisodeMaskableDictRolloutBuffer
+from tokengym.agents.running.algorithms import build_model, make_vec_envs
+from tokengym.agents.running.config import TrainConfig
 
 N_ENVS, N_STEPS = 4, 64
 ENV_KWARGS = {"max_prompt_len": 32, "max_new_tokens": 32}
 
 
-def make(algo: type, **kwargs):
-    venv = make_vec_env("Dialogue-v0", n_envs=N_ENVS, seed=0, env_kwargs=ENV_KWARGS)
-    return algo(
-        LMActorCriticPolicy,
-        venv,
+def make(algo: str, batch_size: int, n_epochs: int = 1, **algorithm_kwargs) -> Any:
+    """The model ``tokengym train --algo ALGO`` builds, for this rollout shape (tokengym's defaults otherwise)."""
+    cfg = TrainConfig(
+        env_id="Dialogue-v0",
+        algo=algo,
+        env_kwargs=ENV_KWARGS,
+        n_envs=N_ENVS,
+        vec_env="dummy",
         n_steps=N_STEPS,
-        seed=0,
-        rollout_buffer_class=EpisodeDictRolloutBuffer,
-        policy_kwargs={"model_name": "tiny"},
-        **kwargs,
+        batch_size=batch_size,
+        n_epochs=n_epochs,
     )
+    return build_model(cfg, make_vec_envs(cfg, seed=0), algorithm_kwargs=algorithm_kwargs)
 
 
 def update_seconds(model, repeats: int) -> float:
@@ -67,9 +68,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     runs = {
-        "PPO (4 epochs, minibatch 64)": make(PPO, batch_size=64, n_epochs=4),
-        "TRPO (defaults: cg 15, critic 10 x 128)": make(TRPO, batch_size=128),
-        "TRPO (lean: cg 3, critic 2 x 128)": make(TRPO, batch_size=128, cg_max_steps=3, n_critic_updates=2),
+        "PPO (4 epochs, minibatch 64)": make("ppo", batch_size=64, n_epochs=4),
+        "TRPO (defaults: cg 15, critic 10 x 128)": make("trpo", batch_size=128),
+        "TRPO (lean: cg 3, critic 2 x 128)": make("trpo", batch_size=128, cg_max_steps=3, n_critic_updates=2),
     }
     seconds = {name: update_seconds(model, args.repeats) for name, model in runs.items()}
     ppo = next(iter(seconds.values()))
