@@ -317,3 +317,154 @@ ALL_CHECKS = {
     "pickle": check_pickle,
     "text_wrapper": check_text_wrapper,
 }
+
+
+# ------------------------------------------------------------------------------------------------------ fuzzing
+
+#: What ``reset`` may raise on bad input: ``ValueError`` (a bad seed or option, an index out of range) and
+#: ``RuntimeError`` (``repeat_task`` with no task yet; a user simulator that fails). Anything else is a bug.
+RESET_ERRORS: tuple[type[BaseException], ...] = (ValueError, RuntimeError)
+#: What ``step`` may raise: ``TypeError`` (an action that is not an integer), ``ValueError`` (one out of range)
+#: and ``RuntimeError`` (a step before ``reset`` or after the episode's end).
+STEP_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, RuntimeError)
+#: Seeds worth trying: valid ones (``None``, 0, NumPy and huge integers) and bad ones.
+ODD_SEEDS: tuple[Any, ...] = (None, 0, 7, 2**64 + 3, np.int64(5), -1, -(2**63), 1.5, float("nan"), "3", True, [1])
+#: ``reset`` options worth trying: the documented ones, unknown keys, bad values and things that are no dict.
+ODD_OPTIONS: tuple[Any, ...] = (
+    None,
+    {},
+    {"repeat_task": True},
+    {"repeat_task": False},
+    {"index": 0},
+    {"index": 3},
+    {"index": None},
+    {"index": -1},
+    {"index": 1.5},
+    {"index": "3"},
+    {"index": True},
+    {"index": 2**31},
+    {"index": 2**80},
+    {"index": 2, "repeat_task": True},
+    {"repeat_task": "yes"},
+    {"foo": 1},
+    "index",
+    5,
+    [("index", 1)],
+)
+#: Actions no environment takes: negative, past any vocabulary, not integers, arrays of several values.
+ODD_ACTIONS: tuple[Any, ...] = (
+    *(-1, -(2**70), 2**31, 2**70, 1.5, float("nan"), "5", None, True, np.float32(1.0)),
+    *(np.array([1, 2]), np.array(["a"]), b"\x01", [3]),
+)
+
+Operation = tuple[Any, ...]
+
+
+def check_operations(env: EnvSource, operations: list[Operation]) -> None:
+    """Play ``operations`` on an environment and check the contract of every call, good input or bad.
+
+    Each operation is ``("reset", seed, options)`` or a step: ``("step", "token", k)`` (a valid action,
+    ``k`` modulo the action space), ``("step", "allowed", k)`` / ``("step", "masked", k)`` (the ``k``-th action
+    that ``action_masks()`` allows / masks, for environments that have it: masked actions are valid too),
+    ``("step", "eos")`` (end-of-sequence; slot 0 of a command-level game) or ``("step", "value", action)``
+    (that very action, e.g. one of :data:`ODD_ACTIONS`).
+
+    Checked: a call raises nothing but :data:`RESET_ERRORS` / :data:`STEP_ERRORS`; a call that raises leaves
+    the environment as it was (a twin that never sees the refused calls is in the same state, pickled byte for
+    byte, and answers every later call alike); every observation lies in the observation space. The calls go to
+    the unwrapped environment: Gymnasium's wrappers are not its contract (``TimeLimit`` zeroes its count before
+    the environment's ``reset`` runs, refused or not).
+
+    Raises:
+        AssertionError: naming the operation that broke the contract.
+    """
+    make = _maker(env)
+    subject, twin = make().unwrapped, make().unwrapped
+    # The same generator in both, so that a first reset without a seed draws alike.
+    subject.np_random, twin.np_random = np.random.default_rng(0), np.random.default_rng(0)
+    try:
+        for number, operation in enumerate(operations):
+            where = f"operation {number} {operation!r} on {type(subject).__name__}"
+            call, argument = _resolve(subject, operation)
+            documented = RESET_ERRORS if operation[0] == "reset" else STEP_ERRORS
+            try:
+                result = call(subject, argument)
+            except documented as err:
+                assert str(err), f"{where} raised {type(err).__name__} without a message"
+                assert _state(subject) == _state(twin), f"{where} raised {type(err).__name__} but changed the env"
+                continue
+            except Exception as err:
+                raise AssertionError(f"{where} raised an undocumented {type(err).__name__}: {err}") from err
+            expected = call(twin, argument)
+            assert _summary(result) == _summary(expected), f"{where}: the env and its twin disagree"
+            assert subject.observation_space.contains(result[0]), f"{where}: the observation is not in the space"
+        # The generators must agree too: draw a new episode on both.
+        assert _summary(subject.reset()) == _summary(twin.reset()), "the env and its twin draw different episodes"
+    finally:
+        subject.close()
+        twin.close()
+
+
+def random_operations(env: gym.Env, count: int, seed: int = 0) -> list[Operation]:
+    """``count`` random operations for :func:`check_operations`: mostly valid steps, with resets and bad input
+    of every kind (odd seeds, options and actions) mixed in."""
+    rng = np.random.default_rng(seed)
+    operations: list[Operation] = [("reset", int(rng.integers(2**31)), None)]
+    for _ in range(count):
+        kind = rng.random()
+        if kind < 0.1:
+            seed_, options = ODD_SEEDS[rng.integers(len(ODD_SEEDS))], ODD_OPTIONS[rng.integers(len(ODD_OPTIONS))]
+            operations.append(("reset", seed_, options))
+        elif kind < 0.25:
+            operations.append(("step", "value", ODD_ACTIONS[rng.integers(len(ODD_ACTIONS))]))
+        elif kind < 0.3:
+            operations.append(("step", "eos"))
+        else:
+            operations.append(("step", str(rng.choice(["token", "allowed", "masked"])), int(rng.integers(2**31))))
+    return operations
+
+
+def fuzz_env(env: EnvSource, count: int = 300, seed: int = 0) -> None:
+    """:func:`check_operations` on ``count`` :func:`random_operations`: a quick fuzz of your own environment."""
+    probe = _maker(env)()
+    operations = random_operations(probe.unwrapped, count, seed)
+    probe.close()
+    check_operations(env, operations)
+
+
+def _resolve(env: gym.Env, operation: Operation) -> tuple[Callable[[gym.Env, Any], Any], Any]:
+    """The call an operation makes and its argument (steps pick their action from the env's state now)."""
+    if operation[0] == "reset":
+        seed, options = operation[1], operation[2]
+        return (lambda e, _: e.reset(seed=seed, options=options)), None
+    how = operation[1]
+    n = int(env.action_space.n)
+    if how == "value":
+        return _step, operation[2]
+    if how == "eos":
+        return _step, 0 if _is_command_env(env) else int(env.codec.eos_id)
+    k = int(operation[2])
+    if how in ("allowed", "masked") and hasattr(env, "action_masks") and getattr(env, "_status", "") == "running":
+        mask = np.asarray(env.action_masks(), dtype=bool)
+        choices = np.flatnonzero(mask if how == "allowed" else ~mask)
+        if choices.size:
+            return _step, int(choices[k % choices.size])
+    return _step, k % n
+
+
+def _step(env: gym.Env, action: Any) -> Any:
+    return env.step(action)
+
+
+def _state(env: gym.Env) -> bytes:
+    """The environment's whole state, as pickle bytes (its caches are left out of its pickles)."""
+    try:
+        return pickle.dumps(env)
+    except Exception as err:
+        raise AssertionError(f"check_operations compares states by pickling; {type(env).__name__}: {err}") from err
+
+
+def _summary(result: tuple) -> tuple:
+    """What a ``reset`` or ``step`` returned, comparable with ``==``: observation bytes, then the rest as text."""
+    obs, *rest = result
+    return (_obs_bytes(obs), repr(rest))

@@ -69,6 +69,29 @@ def finite_float(text: str) -> float:
     return value
 
 
+def int_in(low: int, high: int | None = None) -> Callable[[str], int]:
+    """The parser of an integer flag that must lie in ``[low, high]`` (``high`` ``None``: no upper bound).
+
+    Example:
+        >>> int_in(1)("3")
+        3
+    """
+
+    def parse_int(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from err
+        if value < low or (high is not None and value > high):
+            kind = {0: "a non-negative integer", 1: "a positive integer"}.get(low, f"an integer >= {low}")
+            most = f" up to {high:,}" if high is not None else ""
+            raise argparse.ArgumentTypeError(f"must be {kind}{most}, not {text}")
+        return value
+
+    parse_int.__name__ = "int"
+    return parse_int
+
+
 def optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     """``parse``, with ``none`` read as ``None`` (for fields typed ``X | None``)."""
 
@@ -80,13 +103,35 @@ def optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
 
 
 def json_object(text: str, flag: str) -> dict[str, Any]:
-    """A JSON object flag's value (``'{"max_new_tokens": 16}'``); a ``ValueError`` naming ``flag`` otherwise."""
+    """A JSON object flag's value (``'{"max_new_tokens": 16}'``); a ``ValueError`` naming ``flag`` otherwise.
+
+    Numbers must be finite (``NaN`` and ``Infinity``, which Python's JSON reader takes, are refused: checkpoints
+    store these arguments as strict JSON), and nesting too deep for the reader is refused too.
+    """
+    example = "for example '{\"max_new_tokens\": 16}'"
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant, parse_float=finite_json_float)
     except json.JSONDecodeError as err:
-        raise ValueError(f"{flag} must be a JSON object, for example '{{\"max_new_tokens\": 16}}': {err}") from err
+        raise ValueError(f"{flag} must be a JSON object, {example}: {err}") from None
+    except RecursionError:
+        raise ValueError(f"{flag} is nested too deeply to read; give a flat JSON object, {example}") from None
+    except ValueError as err:
+        raise ValueError(f"{flag}: {err}") from None
     if not isinstance(value, dict):
-        raise ValueError(f"{flag} must be a JSON object (a mapping of argument names to values), not {text!r}")
+        shown = repr(text) if len(text) <= 60 else repr(text[:57]) + "..."
+        raise ValueError(f"{flag} must be a JSON object (a mapping of argument names to values), not {shown}")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows; numbers must be finite")
+
+
+def finite_json_float(text: str) -> float:
+    """A JSON number, finite only (``1e999`` overflows to infinity and is refused)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range; numbers must be finite")
     return value
 
 

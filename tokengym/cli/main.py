@@ -28,6 +28,7 @@ import shutil
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ import gymnasium as gym
 import numpy as np
 
 import tokengym
-from tokengym.cli.flags import add_config_flags, config_arguments, json_object
+from tokengym.cli.errors import OneLineParser, run_command
+from tokengym.cli.flags import add_config_flags, config_arguments, int_in, json_object
 from tokengym.envs import ENVIRONMENTS, TextActionWrapper, registered_ids
 from tokengym.rewards import get_reward, reward_names
 
@@ -114,7 +116,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_seeds(seed: int, episodes: int) -> None:
+    """Episodes take the seeds ``seed .. seed + episodes - 1``; all of them must be valid seeds."""
+    from tokengym.agents.running.config import MAX_SEED
+
+    if seed + episodes - 1 > MAX_SEED:
+        raise ValueError(
+            f"--seed {seed} with --episodes {episodes} goes past the largest seed, {MAX_SEED}; lower one of them"
+        )
+
+
 def cmd_episodes(args: argparse.Namespace) -> int:
+    _check_seeds(args.seed, args.episodes)
     print(f"tokengym {tokengym.__version__}: {args.episodes} episode(s) of every registered environment\n")
     rng = np.random.default_rng(args.seed)
     for env_id in registered_ids():
@@ -176,26 +189,31 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from tokengym.agents.running.algorithms import make_env
+    from tokengym.agents.running.config import check_env_id
     from tokengym.agents.running.evaluate import evaluate_policy_text
     from tokengym.agents.running.train import load_policy
     from tokengym.envs.core import TokenEnv
+    from tokengym.rewards import make_reward
 
+    _check_seeds(args.seed, args.episodes)
     overrides = _json_object(args.env_kwargs, "--env-kwargs")
-    env_id = args.env.removeprefix("tokengym:")
+    env_id = check_env_id(args.env)
+    # The metrics spec is read before the model loads: a typo costs nothing.
+    metrics = None if args.metrics in ("none", "default") else make_reward(args.metrics)
     split = args.split if args.split is not None else overrides.get("split")
     if split is None and _takes_split(env_id):
         split = "test"  # evaluation is on held-out data unless asked otherwise
     if split is not None:
         overrides["split"] = split
-    loaded = load_policy(args.model, args.env, overrides)
+    loaded = load_policy(args.model, env_id, overrides)
     env = make_env(env_id, loaded.env_kwargs)
     ckpt = loaded.checkpoint
     seeds = range(args.seed, args.seed + args.episodes)
-    metrics = None if args.metrics == "none" else args.metrics
+    if args.metrics == "default" and isinstance(env.unwrapped, TokenEnv):
+        metrics = "default"  # the env's own list (eval_metrics())
     if metrics is not None and not isinstance(env.unwrapped, TokenEnv):
-        if args.metrics != "default":
-            raise SystemExit(f"tokengym eval: --metrics scores completions of token-level envs; {env_id} is not one")
-        metrics = None
+        env.close()
+        raise ValueError(f"--metrics scores completions of token-level envs; {env_id} is not one (use --metrics none)")
     # A maskable policy gets the env's action masks, as in training: the masking rule of tokengym.agents.episodes.
     report = evaluate_policy_text(
         loaded.policy, env, seeds, deterministic=args.deterministic, sample_seed=args.seed, metrics=metrics
@@ -263,33 +281,28 @@ def _takes_split(env_id: str) -> bool:
 def cmd_sft(args: argparse.Namespace) -> int:
     from tokengym.agents.running.algorithms import command_level_error, is_command_level, make_env
     from tokengym.agents.running.checkpoint import fsync_tree, move_into_place, staging_folder
+    from tokengym.agents.running.guards import check_output_folder
     from tokengym.agents.supervised.sft import SFTConfig, demonstration_pairs, supervised_finetune
     from tokengym.envs.games.token_env import TextGameTokenEnv
 
+    # Settings first (numbers, ranges, the env id), then the folder, then a probe env: cheapest checks first.
+    cfg = SFTConfig(env_id=args.env, **config_arguments(args, SFTConfig))
+    if not args.out.strip():
+        raise ValueError("--out must name a folder, not an empty string")
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"{str(out)!r} already exists and is not empty; choose another --out")
-    env_id = args.env.removeprefix("tokengym:")
-    env_kwargs = _json_object(args.env_kwargs, "--env-kwargs")
-    probe = make_env(env_id, env_kwargs)
+    check_output_folder(out)
+    probe = make_env(cfg.env_id, cfg.env_kwargs)
     try:
         if is_command_level(probe):
-            raise command_level_error(env_id)
+            raise command_level_error(cfg.env_id)
         demonstration_pairs(probe, 1, seed=0)  # no demonstrations (no references, no walkthroughs): say so now
         walkthroughs = isinstance(probe.unwrapped, TextGameTokenEnv)
     finally:
         probe.close()
-    cfg = SFTConfig(
-        env_id=env_id,
-        model_name=args.model,
-        env_kwargs=env_kwargs,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-    )
     kind = "walkthrough turns" if walkthroughs else "reference completions"
-    print(f"tokengym sft: {cfg.steps} steps of {cfg.batch_size} {kind} of {env_id} from {args.model!r}")
+    print(f"tokengym sft: {cfg.steps} steps of {cfg.batch_size} {kind} of {cfg.env_id} from {cfg.model_name!r}")
     staging = staging_folder(out)
     try:
         report = supervised_finetune(cfg, out=staging)
@@ -300,35 +313,40 @@ def cmd_sft(args: argparse.Namespace) -> int:
         raise
     print(f"loss {report['first_loss']:.3f} -> {report['last_loss']:.3f} in {report['minutes']:.1f} min")
     print(f"Model folder: {out}")
-    print(f"Use it:       tokengym train {env_id} --model {out}    tokengym eval {env_id} --model {out}")
+    print(f"Use it:       tokengym train {cfg.env_id} --model {out}    tokengym eval {cfg.env_id} --model {out}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tokengym", description="Token-level Gymnasium environments for language.")
+    from tokengym.agents.running.config import MAX_SEED
+
+    seed = int_in(0, MAX_SEED)
+    parser = OneLineParser(prog="tokengym", description="Token-level Gymnasium environments for language.")
     parser.add_argument("--version", action="version", version=f"tokengym {tokengym.__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="registered environments and rewards").set_defaults(func=cmd_list)
     demo = sub.add_parser("demo", help="train PPO on Dialogue-v0 from the embedded model, show before/after")
-    demo.add_argument("--steps", type=int, default=None, help="PPO token steps (default: the demo preset's 16384)")
-    demo.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    demo.add_argument("--steps", type=int_in(1), default=None, help="PPO token steps (default: the preset's 16384)")
+    demo.add_argument("--seed", type=seed, default=0, help="seed (default 0)")
     demo.add_argument(
         "--out", default="runs/demo", help="run folder: checkpoint, learning curve, TensorBoard logs (runs/demo)"
     )
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.set_defaults(func=cmd_demo)
     episodes = sub.add_parser("episodes", help="run real episodes of every environment with a random policy")
-    episodes.add_argument("--episodes", type=int, default=2, help="episodes per environment (default 2)")
-    episodes.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
+    episodes.add_argument("--episodes", type=int_in(1), default=2, help="episodes per environment (default 2)")
+    episodes.add_argument("--seed", type=seed, default=0, help="seed of the first episode (default 0)")
     episodes.set_defaults(func=cmd_episodes)
     _add_train(sub)
-    _add_eval(sub)
+    _add_eval(sub, seed)
     _add_sft(sub)
     play = sub.add_parser("play", help="play an environment yourself in the terminal, at the string level")
     play.add_argument("env", help="environment id (any registered one, command-level games too)")
-    play.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
+    play.add_argument("--seed", type=seed, default=0, help="seed of the first episode (default 0)")
     play.add_argument("--env-kwargs", metavar="JSON", help="arguments of gym.make as a JSON object")
     play.set_defaults(func=_cmd_play)
+    for command in sub.choices.values():  # an unknown flag is reported by its command's parser (main())
+        command.set_defaults(command_parser=command)
     return parser
 
 
@@ -365,12 +383,12 @@ def _add_train(sub: Any) -> None:
     train.set_defaults(func=cmd_train)
 
 
-def _add_eval(sub: Any) -> None:
+def _add_eval(sub: Any, seed: Callable[[str], int]) -> None:
     ev = sub.add_parser("eval", help="evaluate a model or checkpoint on seeded episodes")
     ev.add_argument("env", help="environment id")
     ev.add_argument("--model", default="tiny", help="tiny, hub id, model folder, checkpoint or run folder")
-    ev.add_argument("--episodes", type=int, default=16, help="episodes, one per seed (default 16)")
-    ev.add_argument("--seed", type=int, default=0, help="seed of the first episode and of sampling (default 0)")
+    ev.add_argument("--episodes", type=int_in(1), default=16, help="episodes, one per seed (default 16)")
+    ev.add_argument("--seed", type=seed, default=0, help="seed of the first episode and of sampling (default 0)")
     ev.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
     ev.add_argument("--deterministic", action="store_true", help="greedy tokens instead of sampling")
     ev.add_argument(
@@ -383,46 +401,40 @@ def _add_eval(sub: Any) -> None:
         help="metrics to score every completion with, as a reward spec (default: the env's own list, e.g. ROUGE, "
         "BLEU, chrF, faithfulness for summarization; none: only the reward)",
     )
-    ev.add_argument("--samples", type=int, default=3, help="sample outputs to print (default 3)")
+    ev.add_argument("--samples", type=int_in(0), default=3, help="sample outputs to print (default 3)")
     ev.add_argument("--env-kwargs", metavar="JSON", help="arguments of gym.make as a JSON object")
     ev.set_defaults(func=cmd_eval)
 
 
 def _add_sft(sub: Any) -> None:
-    sft = sub.add_parser("sft", help="supervised warm start on the task's demonstrations; writes a model folder")
+    from tokengym.agents.supervised.sft import SFTConfig
+
+    sft = sub.add_parser(
+        "sft",
+        help="supervised warm start on the task's demonstrations; writes a model folder",
+        description="Supervised fine-tuning on a task's demonstrations. The flags beside --out are the fields of "
+        "tokengym.agents.supervised.sft.SFTConfig; flags left out take its defaults.",
+    )
     sft.add_argument(
         "env",
         help="environment id with reference completions (Dialogue-v0, Summarization-v0) or a token-level "
         "TextWorld game (its walkthroughs)",
     )
-    sft.add_argument("--model", default="tiny", help="starting model (default tiny)")
     sft.add_argument("--out", required=True, metavar="DIR", help="new model folder (must not exist or be empty)")
-    sft.add_argument("--steps", type=int, default=200, help="optimisation steps (default 200)")
-    sft.add_argument("--batch-size", type=int, default=16, help="pairs per step (default 16)")
-    sft.add_argument("--lr", type=float, default=3e-4, help="learning rate (default 3e-4)")
-    sft.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    sft.add_argument("--env-kwargs", metavar="JSON", help="arguments of gym.make as a JSON object")
+    add_config_flags(sft, SFTConfig, aliases={"model_name": ("--model",)}, skip=("env_id",))
     sft.set_defaults(func=cmd_sft)
 
 
-COMMANDS_WITH_INPUT_ERRORS = ("train", "eval", "sft", "play")
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if getattr(args, "episodes", 1) < 1:
-        print("tokengym: --episodes must be at least 1", file=sys.stderr)
-        return 2
-    if args.command not in COMMANDS_WITH_INPUT_ERRORS:
-        return args.func(args)
-    from tokengym.agents.running.algorithms import AlgorithmUnavailableError
+    """Run ``tokengym`` with ``argv``; bad input ends with one line on standard error and exit status 2.
 
-    try:
-        return args.func(args)
-    except (ValueError, OSError, AlgorithmUnavailableError) as err:
-        # Bad input (settings, environments, models, checkpoints): one line saying what to do, no traceback.
-        print(f"tokengym {args.command}: error: {err}", file=sys.stderr)
-        return 2
+    The boundary (:func:`tokengym.cli.errors.run_command`) is the same for every command; what counts as bad
+    input is listed in :mod:`tokengym.cli.errors`.
+    """
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return run_command(args.command, args.func, args)
 
 
 if __name__ == "__main__":

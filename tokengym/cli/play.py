@@ -25,9 +25,10 @@ def _play_view(env: Any) -> tuple[str, list[str] | None]:
 
 def cmd_play(args: argparse.Namespace, read: Callable[[str], str] = input) -> int:
     from tokengym.agents.running.algorithms import is_command_level, make_env
+    from tokengym.agents.running.config import check_env_id
     from tokengym.envs.games.command_env import CommandTextWrapper
 
-    env_id = args.env.removeprefix("tokengym:")
+    env_id = check_env_id(args.env)
     base = make_env(env_id, _json_object(args.env_kwargs, "--env-kwargs"))
     env = CommandTextWrapper(base) if is_command_level(base) else TextActionWrapper(base)
     print(f"tokengym play: {env_id} ({PLAY_HELP})")

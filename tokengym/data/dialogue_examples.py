@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tokengym.data.chatterbot import chatterbot_conversations, clean_utterance
-from tokengym.data.loaders import DataFileError, load_records
+from tokengym.data.loaders import DataFileError, load_records, resolve_fields
 
 
 @dataclass(frozen=True)
@@ -40,18 +40,18 @@ def load_dialogue_file(path: str | os.PathLike[str], fields: Mapping[str, str] |
     and a ``response`` (the reference assistant reply). ``fields`` renames them: ``{"context": "history"}``.
 
     Raises:
-        DataFileError: naming the line of a malformed record.
+        DataFileError: naming the line and the field of a malformed record (a ``response`` that is not a string,
+            a ``context`` that is neither a string nor a list of strings).
+        ValueError: ``fields`` renames something other than ``context`` and ``response``.
     """
-    names = {"context": "context", "response": "response", **(fields or {})}
+    names = resolve_fields(fields, {"context": "context", "response": "response"})
     examples = []
-    for number, record in enumerate(load_records(path, names), start=1):
+    for number, record in enumerate(load_records(path, names, text_lists=("context",)), start=1):
         context = record["context"]
         if isinstance(context, str):
             context = context.splitlines()
-        if not isinstance(context, list) or not all(isinstance(t, str) for t in context):
-            raise DataFileError(f"{path}: record {number}: context must be a list of strings or a string")
         turns = tuple(clean_utterance(t) for t in context if t.strip())
-        if not turns:
+        if not turns:  # a context of blank lines only
             raise DataFileError(f"{path}: record {number}: context has no turns")
         examples.append(DialogueExample(turns, clean_utterance(record["response"]), source="file"))
     return examples

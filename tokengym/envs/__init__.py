@@ -39,9 +39,18 @@ id                           entry point                        max_episode_step
 The text games (``tokengym.envs.games``) come in two action modes: ``<Game>-v0`` writes each command token by
 token, ``<Game>Cmd-v0`` picks a command from the admissible ones. Token-level games run ``max_turns`` commands
 of at most ``max_new_tokens`` tokens, so their ``max_episode_steps`` is the product.
+
+The step limits above hold for the default arguments. Arguments that change how long an episode can be
+(``max_turns``, ``max_new_tokens``) change the ``TimeLimit`` with them: ``gym.make("DialogueChat-v0",
+max_turns=8)`` truncates at 8 x 48 steps, not after the registered 4 turns (:func:`match_time_limit`). A
+``max_episode_steps`` given to ``gym.make`` is kept, unless it equals the registered one.
 """
 
-from gymnasium.envs.registration import register, registry
+from typing import Any
+
+import gymnasium as gym
+from gymnasium.envs.registration import WrapperSpec, register, registry
+from gymnasium.wrappers import TimeLimit
 
 from tokengym.envs.core import Sample, TokenEnv, fit_prompt
 from tokengym.envs.wrappers import RepeatTask, TextActionWrapper
@@ -75,9 +84,35 @@ TEXTWORLD_ENVIRONMENTS = {
     "TWCookingCmd-v0": (f"{_TW}TWCookingCmdEnv", 100, {}),
 }
 
+
+def match_time_limit(env: gym.Env, registered: int) -> gym.Env:
+    """``env`` (as ``gym.make`` built it) with its ``TimeLimit`` fitted to the arguments it was made with.
+
+    Registration fixes ``max_episode_steps`` for the default arguments, and ``gym.make`` applies it whatever the
+    arguments: ``max_turns=8`` on a 4-turn registration would be cut after 4 turns, ``max_turns=3`` on
+    ``Dialogue-v0`` after the first. Every id is registered with this function as an additional wrapper, so a
+    ``TimeLimit`` still at the ``registered`` value is replaced by one at the environment's
+    ``episode_step_limit`` (the most steps its episode can take). A different ``max_episode_steps`` given to
+    ``gym.make`` is the caller's choice and is kept; ``max_episode_steps=-1`` (no limit) too.
+
+    Gymnasium's ``TimeLimit`` keeps its limit in ``_max_episode_steps`` (read here; its only public view is
+    ``spec``, which deep-copies the environment's arguments).
+    """
+    limit = getattr(env.unwrapped, "episode_step_limit", None)
+    at_registered = isinstance(env, TimeLimit) and getattr(env, "_max_episode_steps", None) == registered
+    if at_registered and limit is not None and limit != registered:
+        return TimeLimit(env.env, int(limit))
+    return env
+
+
+def _register(env_id: str, entry_point: str, steps: int, kwargs: dict[str, Any]) -> None:
+    fit = WrapperSpec("MatchTimeLimit", "tokengym.envs:match_time_limit", {"registered": steps})
+    register(id=env_id, entry_point=entry_point, max_episode_steps=steps, kwargs=kwargs, additional_wrappers=(fit,))
+
+
 for _env_id, (_entry_point, _steps, _kwargs) in {**ENVIRONMENTS, **TEXTWORLD_ENVIRONMENTS}.items():
     if _env_id not in registry:
-        register(id=_env_id, entry_point=_entry_point, max_episode_steps=_steps, kwargs=_kwargs)
+        _register(_env_id, _entry_point, _steps, _kwargs)
 
 
 def registered_ids() -> list[str]:
@@ -104,6 +139,7 @@ __all__ = [
     "TokenEnv",
     "all_ids",
     "fit_prompt",
+    "match_time_limit",
     "registered_ids",
     "textworld_ids",
 ]

@@ -8,7 +8,8 @@ fresh arrays, seeding, bad-input errors, and scoring the completion with a compo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import copy
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -16,6 +17,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from tokengym.envs.validation import check_reset_options, check_seed, check_token_budget
 from tokengym.rewards import CompositeReward, make_reward
 from tokengym.tokenizer import TokenCodec, load_tokenizer
 
@@ -86,9 +88,15 @@ class TokenEnv(gym.Env):
         tokenizer: ``None``/``"tiny"`` for the embedded default, a tokenizer object, a local path or a hub id.
         reward: a reward spec for :func:`tokengym.rewards.make_reward`; ``None`` takes the task's default.
         max_prompt_len: prompt budget in tokens; longer prompts are truncated on the task's documented side.
-        max_new_tokens: completion budget in tokens (end-of-sequence included).
+        max_new_tokens: completion budget in tokens (end-of-sequence included). The two add up to at most
+            :data:`~tokengym.envs.validation.MAX_TOKENS` (131,072).
         render_mode: ``None``, ``"ansi"`` (``render()`` returns the text), ``"human"`` (prints it) or
             ``"rgb_array"`` (an image of the text, for video recorders; SB3's ``make_vec_env`` asks for it).
+
+    ``reset`` takes a seed (``None`` or a non-negative integer) and ``options``, a dict whose keys are the task's
+    ``reset_options`` (``repeat_task``, and ``index`` where the task can pick an instance); anything else is
+    refused with ``ValueError`` before the environment changes, and a reset that fails later leaves its random
+    generator as it was.
 
     Subclasses set ``default_reward`` and implement :meth:`_sample`. A task whose reward is not a text reward
     (defined on token ids, say) sets ``default_reward = None``, takes no ``reward`` argument, and scores
@@ -98,6 +106,10 @@ class TokenEnv(gym.Env):
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human", "rgb_array"], "render_fps": 4}
     default_reward: ClassVar[str | None] = "rouge_l"
     truncation_side: ClassVar[str] = "left"
+    #: The keys ``reset(options=...)`` reads; a task that can pick an instance adds ``"index"``.
+    reset_options: ClassVar[tuple[str, ...]] = ("repeat_task",)
+    #: The fewest prompt tokens the task can lay out (its fixed suffix and at least one token of content).
+    min_prompt_len: ClassVar[int] = 1
 
     def __init__(
         self,
@@ -107,8 +119,7 @@ class TokenEnv(gym.Env):
         max_new_tokens: int = 48,
         render_mode: str | None = None,
     ) -> None:
-        _check_positive_int("max_prompt_len", max_prompt_len)
-        _check_positive_int("max_new_tokens", max_new_tokens)
+        max_prompt_len, max_new_tokens = check_token_budget(max_prompt_len, max_new_tokens, self.min_prompt_len)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, not {render_mode!r}")
         self.codec: TokenCodec = load_tokenizer(tokenizer)
@@ -202,16 +213,21 @@ class TokenEnv(gym.Env):
         prompt and references; a game starts over; :class:`~tokengym.envs.wrappers.RepeatTask` uses it for group
         baselines).
         """
+        seed = check_seed(seed)
+        options = check_reset_options(options, self.reset_options, type(self).__name__)
+        restore = snapshot_rng(self)
         super().reset(seed=seed)
-        options = options or {}
-        sample = self._repeat_sample() if options.get("repeat_task") else self._sample(options)
-        ids = sample.prompt_ids
-        n = len(ids)
-        if not 0 < n <= self.max_prompt_len:
-            raise ValueError(
-                f"{type(self).__name__}._sample returned a prompt of {n} tokens; it must have 1 to "
-                f"max_prompt_len={self.max_prompt_len} (fit it with tokengym.envs.core.fit_prompt)"
-            )
+        try:
+            sample = self._repeat_sample() if options.get("repeat_task") else self._sample(options)
+            n = len(sample.prompt_ids)
+            if not 0 < n <= self.max_prompt_len:
+                raise ValueError(
+                    f"{type(self).__name__}._sample returned a prompt of {n} tokens; it must have 1 to "
+                    f"max_prompt_len={self.max_prompt_len} (fit it with tokengym.envs.core.fit_prompt)"
+                )
+        except BaseException:
+            restore()  # a refused index or a failing task must not reseed or advance the generator
+            raise
         self._lay_out(sample)
         self._status = "running"
         self._last_text = None
@@ -278,6 +294,13 @@ class TokenEnv(gym.Env):
         return integer_action(action, self._vocab, "token id", "TextActionWrapper to step with text")
 
     @property
+    def episode_step_limit(self) -> int:
+        """The most steps an episode can take: ``max_new_tokens`` per completion, times ``max_turns`` for a
+        multi-turn task (its episode has ended by then). ``gym.make`` sets the ``TimeLimit`` to it whenever the
+        arguments change it (see :func:`tokengym.envs.match_time_limit`)."""
+        return int(getattr(self, "max_turns", 1)) * self.max_new_tokens
+
+    @property
     def current_sample(self) -> Sample | None:
         """The task instance of the current episode (prompt, reference columns, metadata); ``None`` before reset."""
         return self._sample_
@@ -306,6 +329,16 @@ def text_image(text: str, width: int = 640, height: int = 360, columns: int = 10
     return np.asarray(image, dtype=np.uint8).copy()
 
 
-def _check_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, not {value!r}")
+def snapshot_rng(env: gym.Env) -> Callable[[], None]:
+    """A function that puts ``env``'s random generator (and its seed) back as they are now, for a ``reset`` that
+    fails after seeding. Gymnasium keeps them in ``Env._np_random`` and ``Env._np_random_seed``: reading them
+    through the public properties would create a generator where there is none yet."""
+    generator, seed = env._np_random, env._np_random_seed
+    state = None if generator is None else copy.deepcopy(generator.bit_generator.state)
+
+    def restore() -> None:
+        env._np_random, env._np_random_seed = generator, seed
+        if generator is not None:
+            generator.bit_generator.state = state
+
+    return restore

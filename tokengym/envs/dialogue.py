@@ -14,14 +14,13 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-import numpy as np
-
 from tokengym.data.dialogue_examples import DialogueExample, corpus_examples, load_dialogue_file
 from tokengym.data.dialogue_layout import ASSISTANT, dialogue_turn_ids, format_dialogue
 from tokengym.data.dialogues import conversation_for
 from tokengym.envs.core import Sample, TokenEnv, fit_prompt
-from tokengym.envs.users import CorpusUser, UserSimulator, UserSimulatorError, UserTurn, make_user
+from tokengym.envs.users import CorpusUser, UserSimulator, UserSimulatorError, UserTurn, check_user_spec, make_user
 from tokengym.envs.users.base import check_patience
+from tokengym.envs.validation import check_bool, check_index, check_int
 from tokengym.rewards.conversation import user_facts
 
 SOURCES = ("mixed", "corpus", "generated")
@@ -108,13 +107,16 @@ class DialogueEnv(TokenEnv):
     ## Starting State
     Single reply: a conversation and an assistant turn in it, drawn with ``self.np_random``: with
     ``source="mixed"`` half from the corpus, half generated. ``reset(options={"index": i})`` picks example
-    ``i`` (the i-th corpus example for ``source="corpus"`` or a file, the i-th generated conversation otherwise).
-    Multi-turn: the user (one of a mix, drawn first) and their opening, all drawn with ``self.np_random``.
+    ``i`` (the i-th corpus example for ``source="corpus"`` or a file, the i-th generated conversation otherwise):
+    a non-negative integer below the number of examples. Multi-turn: the user (one of a mix, drawn first) and
+    their opening, all drawn with ``self.np_random`` (``index`` is refused). ``reset`` reads no other option
+    than ``index`` and ``repeat_task``; anything else is refused with ``ValueError``, the env unchanged.
 
     ## Episode End
     Single reply -- termination: the agent emits the end-of-sequence token, or the reply reaches
     ``max_new_tokens`` tokens; the reply is scored on that step and ``info["ended_by"]`` says which (``"eos"`` or
-    ``"budget"``). ``max_new_tokens`` is registered as ``max_episode_steps``, so ``TimeLimit`` also flags
+    ``"budget"``). ``max_new_tokens`` is ``max_episode_steps`` (48 registered; ``gym.make`` follows a new
+    ``max_new_tokens``), so ``TimeLimit`` also flags
     truncation on the budget's step. Terminated, not merely truncated: the score is final, and a learner must
     not bootstrap a value past it. A shorter ``TimeLimit`` truncates earlier, unscored.
 
@@ -122,8 +124,9 @@ class DialogueEnv(TokenEnv):
     reaches ``max_turns``, or earlier when the user's goal is met (``info["end_reason"] == "goal_met"``) or the
     user leaves: ignored ``patience`` times in a row (``"disengaged"``), offended by an unsafe reply
     (``"offended"``) or, for a person, ``/quit`` (``"quit"``); ``"max_turns"`` otherwise. Truncation: only
-    ``TimeLimit``, which must allow ``max_turns * max_new_tokens`` steps (the multi-turn ids are registered so;
-    with ``Dialogue-v0`` pass ``max_episode_steps`` along with ``max_turns``).
+    ``TimeLimit``, at ``max_turns * max_new_tokens`` steps: ``gym.make("Dialogue-v0", max_turns=3)`` limits the
+    episode to 3 x 48 steps, not the registered 48, so the conversation is never cut after its first turn
+    (:func:`tokengym.envs.match_time_limit`); a ``max_episode_steps`` passed to ``gym.make`` is kept.
 
     Bad input: an empty reply (end-of-sequence at once) is a turn like any other; users treat it as ignored.
     A user simulator that raises, or returns something else than a :class:`~tokengym.envs.users.UserTurn`
@@ -134,7 +137,7 @@ class DialogueEnv(TokenEnv):
     ## Arguments
     ```python
     env = gym.make("Dialogue-v0", source="corpus", split="test", reward="relevance_lexical", max_new_tokens=32)
-    env = gym.make("Dialogue-v0", max_turns=3, max_episode_steps=3 * 48)          # multi-turn chit-chat
+    env = gym.make("Dialogue-v0", max_turns=3)          # multi-turn chit-chat, TimeLimit 3 * 48
     ```
     ``tokenizer``, ``reward``, ``max_prompt_len`` (128), ``max_new_tokens`` (48), ``render_mode`` as in
     :class:`~tokengym.envs.core.TokenEnv`; ``source`` (``"mixed"``, ``"corpus"``, ``"generated"``); ``split``
@@ -144,7 +147,9 @@ class DialogueEnv(TokenEnv):
     :class:`~tokengym.envs.users.UserSimulator`, or a list of them for a mix; default ``["corpus",
     "persona"]``); ``patience`` (4: ignored replies in a row before a simulated user leaves); ``personas`` (a
     JSON/YAML persona file or a list of personas for persona users: :mod:`tokengym.envs.personas`);
-    ``keep_opening`` (True).
+    ``keep_opening`` (True or False: True). Each is checked, type and value, before anything is built; the
+    prompt must leave room for at least one token before ``Assistant:``, and ``max_prompt_len +
+    max_new_tokens`` is at most 131,072 (:data:`tokengym.envs.validation.MAX_TOKENS`).
 
     ## Version History
     - v0: single reply per episode; chatterbot-corpus and generated conversations. Multi-turn conversations
@@ -159,6 +164,7 @@ class DialogueEnv(TokenEnv):
     default_max_prompt_len: ClassVar[int] = 128
     default_users: ClassVar[Any] = None  # None: single reply unless max_turns > 1 (then CHAT_USERS)
     truncation_side: ClassVar[str] = "left"
+    reset_options: ClassVar[tuple[str, ...]] = ("repeat_task", "index")
 
     def __init__(
         self,
@@ -177,25 +183,42 @@ class DialogueEnv(TokenEnv):
         personas: Any = None,
         keep_opening: bool = True,
     ) -> None:
-        if source not in SOURCES:
+        # Every argument is checked before the tokenizer, the reward, the data or the users are built.
+        if not isinstance(source, str) or source not in SOURCES:
             raise ValueError(f"unknown dialogue source {source!r}; choose one of {SOURCES}")
-        if split not in SPLITS:
+        if not isinstance(split, str) or split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
         max_turns = self.default_max_turns if max_turns is None else max_turns
-        if isinstance(max_turns, bool) or not isinstance(max_turns, (int, np.integer)) or max_turns < 1:
-            raise ValueError(f"max_turns must be a positive integer (agent turns per episode), not {max_turns!r}")
+        max_turns = check_int("max_turns", max_turns, low=1, what="agent turns per episode")
+        patience = check_patience(patience)
+        keep_opening = check_bool("keep_opening", keep_opening)
+        if fields is not None and data_path is None:
+            raise ValueError("fields= renames the columns of a data_path file; pass data_path too, or drop fields")
         users = self.default_users if users is None else users
         if users is None and max_turns > 1:
             users = CHAT_USERS
         self.multi_turn = users is not None
+        if self.multi_turn:
+            check_user_spec(users)
+        if personas is not None and not self.multi_turn:
+            raise ValueError(
+                "personas= is for persona users, and a single-reply episode has no user; pass users='persona' "
+                "and max_turns > 1 (the TimeLimit follows max_turns), or use DialoguePersona-v0"
+            )
         if reward is None:
             reward = self.multi_turn_reward if self.multi_turn else self.default_reward
         if max_prompt_len is None:
             max_prompt_len = self.default_max_prompt_len
         super().__init__(tokenizer, reward, max_prompt_len, max_new_tokens, render_mode)
+        self._suffix_ids = self.codec.encode(f"{ASSISTANT}:")
+        if len(self._suffix_ids) >= self.max_prompt_len:
+            raise ValueError(
+                f"max_prompt_len={self.max_prompt_len} leaves no room for the conversation before the "
+                f"{ASSISTANT + ':'!r} suffix ({len(self._suffix_ids)} tokens); use at least {len(self._suffix_ids) + 1}"
+            )
         self.split = split
-        self.max_turns = int(max_turns)
-        self.keep_opening = bool(keep_opening)
+        self.max_turns = max_turns
+        self.keep_opening = keep_opening
         if data_path is not None:
             self.source = "file"
             self._examples: tuple[DialogueExample, ...] = tuple(load_dialogue_file(data_path, fields))
@@ -204,7 +227,6 @@ class DialogueEnv(TokenEnv):
             self._examples = corpus_examples(split) if source != "generated" and not self.multi_turn else ()
         self._prompt_cache: dict[int, list[int]] = {}
         self.users: UserSimulator | None = self._build_users(users, patience, personas) if self.multi_turn else None
-        self._suffix_ids = self.codec.encode(f"{ASSISTANT}:")
         self._turns: list[str] = []
         self._turn_ids: list[list[int]] = []
         self._agent_turns = 0
@@ -222,7 +244,6 @@ class DialogueEnv(TokenEnv):
                 return CorpusUser(split=self.split, patience=patience, conversations=conversations)
             return CorpusUser(source=self.source, split=self.split, patience=patience)
 
-        check_patience(patience)
         specs = list(spec) if isinstance(spec, (list, tuple)) else [spec]
         if personas is not None and "persona" not in specs:
             raise ValueError(f"personas= is for persona users, and users={spec!r} builds none; add 'persona' to users")
@@ -248,8 +269,7 @@ class DialogueEnv(TokenEnv):
         if from_corpus:
             if index is None:
                 index = int(self.np_random.integers(len(self._examples)))
-            elif not 0 <= index < len(self._examples):
-                raise ValueError(f"index {index} is outside the {len(self._examples)} examples of this dialogue data")
+            check_index(index, len(self._examples), "examples of this dialogue data")
             example = self._examples[index]
             ids = self._prompt_cache.get(index)
             if ids is None:
@@ -257,6 +277,7 @@ class DialogueEnv(TokenEnv):
         else:
             if index is None:
                 index = int(self.np_random.integers(MAX_INDEX))
+            check_index(index, MAX_INDEX, "generated conversations")
             conversation = conversation_for(int(index), self.split)
             turn = 1 + 2 * int(self.np_random.integers(len(conversation.turns) // 2))
             example = DialogueExample(

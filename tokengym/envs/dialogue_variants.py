@@ -43,10 +43,11 @@ _VARIANT_DOC = """{summary}
     Termination: after {max_turns} agent turns (``max_turns``), or earlier when {ends}
     (``info["end_reason"]``: ``"goal_met"``, ``"disengaged"``, ``"offended"`` or ``"max_turns"``). A turn
     ends on end-of-sequence or at ``max_new_tokens`` tokens. Truncation: the registered ``TimeLimit`` at
-    ``max_turns * max_new_tokens`` = {steps} steps, the last turn's budget (pass ``max_episode_steps`` with a
-    new ``max_turns``). With the defaults (``patience=4`` = ``max_turns``) a user ignored on every turn leaves on
-    the last one (engagement -1 there); lower ``patience`` to let them leave earlier. An empty reply is
-    ignored; a failing user simulator raises ``UserSimulatorError`` naming it and the turn.
+    ``max_turns * max_new_tokens`` = {steps} steps, the last turn's budget (``gym.make`` fits it to a new
+    ``max_turns`` or ``max_new_tokens``: ``max_turns=8`` gets 8 x 48). With the defaults (``patience=4`` =
+    ``max_turns``) a user ignored on every turn leaves on the last one (engagement -1 there); lower ``patience``
+    to let them leave earlier. An empty reply is ignored; a failing user simulator raises ``UserSimulatorError``
+    naming it and the turn.
 
     ## Arguments
     ```python

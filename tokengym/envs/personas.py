@@ -26,12 +26,13 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
+from tokengym.data.loaders import check_file, read_utf8
+from tokengym.data.textcheck import unicode_problem
 from tokengym.rewards.conversation import TONES
 
 __all__ = [
@@ -121,6 +122,7 @@ class PersonaProfile:
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
             raise PersonaFileError(f"{where}: 'name' is required and must be a non-empty string, not {name!r}")
+        _check_unicode(name, "name", where)
         where = f"{where} ({name.strip()!r})"
         interests = data.get("interests")
         if interests is None:
@@ -136,6 +138,8 @@ class PersonaProfile:
             value = data.get(key)
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise PersonaFileError(f"{where}: {key!r} must be a non-empty string, not {value!r}")
+            if value is not None:
+                _check_unicode(value, key, where)
             optional[key] = value.strip() if isinstance(value, str) else None
         if optional["pet_name"] is not None and optional["pet"] is None:
             raise PersonaFileError(f"{where}: 'pet_name' needs 'pet' (the kind of animal, e.g. 'dog')")
@@ -149,7 +153,15 @@ def _strings(value: Any, key: str, where: str) -> list[str]:
     for item in value:
         if not isinstance(item, str) or not item.strip():
             raise PersonaFileError(f"{where}: {key!r} must hold non-empty strings; found {item!r}")
+        _check_unicode(item, key, where)
     return [item.strip() for item in value]
+
+
+def _check_unicode(text: str, key: str, where: str) -> None:
+    # a lone surrogate (from a JSON escape such as "\\ud800") would fail only later, in the tokenizer
+    problem = unicode_problem(text)
+    if problem is not None:
+        raise PersonaFileError(f"{where}: {key!r} is not valid Unicode text: {problem}")
 
 
 def load_personas(path: str | os.PathLike[str]) -> list[PersonaProfile]:
@@ -157,20 +169,23 @@ def load_personas(path: str | os.PathLike[str]) -> list[PersonaProfile]:
 
     Raises:
         FileNotFoundError: no such file.
-        PersonaFileError: a file that does not parse, holds no persona, or a persona that does not validate.
+        PersonaFileError: a path that is not a regular file (a directory, a named pipe), a file that is not
+            UTF-8, does not parse, holds no persona, or a persona that does not validate.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"persona file {str(path)!r} does not exist")
+    path = check_file(path, "persona file", "a .json, .yaml or .yml file", PersonaFileError, FileNotFoundError)
     suffix = path.suffix.lower()
     if suffix not in (".json", ".yaml", ".yml"):
         raise PersonaFileError(f"{path}: persona files are .json, .yaml or .yml, not {suffix or 'no suffix'!r}")
-    text = path.read_text(encoding="utf-8")
+    text = read_utf8(path, PersonaFileError)
+    kind = "JSON" if suffix == ".json" else "YAML"
     try:
         data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as err:
-        kind = "JSON" if suffix == ".json" else "YAML"
         raise PersonaFileError(f"{path}: does not parse as {kind}: {err}") from err
+    except RecursionError:
+        raise PersonaFileError(f"{path}: {kind} nested too deeply to read (hundreds of levels)") from None
+    except ValueError as err:  # an integer longer than Python converts
+        raise PersonaFileError(f"{path}: does not parse as {kind}: {err}") from None
     if isinstance(data, Mapping) and "personas" in data:
         data = data["personas"]
     if not isinstance(data, list) or not data:

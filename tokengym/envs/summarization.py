@@ -9,8 +9,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tokengym.data.articles import DIFFICULTIES, article_for
-from tokengym.data.loaders import load_hub_records, load_records
+from tokengym.data.loaders import load_hub_records, load_records, resolve_fields
 from tokengym.envs.core import Sample, TokenEnv, fit_prompt
+from tokengym.envs.validation import check_choice, check_index, check_int
 
 PROMPT_SUFFIX = "\nTL;DR:"
 SEQ2SEQ_PREFIX = "summarize: "
@@ -161,6 +162,7 @@ class SummarizationEnv(TokenEnv):
 
     default_reward: ClassVar[str] = "rouge_l + 0.5*verbosity(ratio=1.5)"
     truncation_side: ClassVar[str] = "right"
+    reset_options: ClassVar[tuple[str, ...]] = ("repeat_task", "index")
 
     def __init__(
         self,
@@ -177,12 +179,18 @@ class SummarizationEnv(TokenEnv):
         max_new_tokens: int = 48,
         render_mode: str | None = None,
     ) -> None:
-        if isinstance(difficulty, bool) or (difficulty != MIXED and difficulty not in DIFFICULTIES):
-            raise ValueError(f"difficulty must be one of {DIFFICULTIES} or {MIXED!r}, not {difficulty!r}")
-        if split not in SPLITS:
+        try:
+            difficulty = check_choice("difficulty", difficulty, (*DIFFICULTIES, MIXED))
+        except ValueError:
+            raise ValueError(f"difficulty must be one of {DIFFICULTIES} or {MIXED!r}, not {difficulty!r}") from None
+        if not isinstance(split, str) or split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
-        if prompt_format not in PROMPT_FORMATS:
+        if not isinstance(prompt_format, str) or prompt_format not in PROMPT_FORMATS:
             raise ValueError(f"unknown prompt_format {prompt_format!r}; choose one of {PROMPT_FORMATS}")
+        if dataset_limit is not None:
+            dataset_limit = check_int("dataset_limit", dataset_limit, low=1, what="records to read")
+        if fields is not None and data_path is None and dataset is None:
+            raise ValueError("fields= renames the columns of data_path or dataset; pass one of them, or drop fields")
         super().__init__(tokenizer, reward, max_prompt_len, max_new_tokens, render_mode)
         self.difficulty = difficulty
         self.split = split
@@ -190,7 +198,7 @@ class SummarizationEnv(TokenEnv):
         if data_path is not None and dataset is not None:
             raise ValueError("pass data_path (a local file) or dataset (a Hugging Face dataset), not both")
         if data_path is not None:
-            names = {"article": "article", "summary": "summary", **(fields or {})}
+            names = resolve_fields(fields, {"article": "article", "summary": "summary"})
             self._records = load_records(data_path, names)
         elif dataset is not None:
             self._records = load_hub_records(dataset, split, fields, dataset_limit)
@@ -218,8 +226,7 @@ class SummarizationEnv(TokenEnv):
         n = len(self._records) if self._records is not None else MAX_INDEX
         if index is None:
             index = int(self.np_random.integers(n))
-        elif not 0 <= index < n:
-            raise ValueError(f"index {index} is outside the {n} articles of this data")
+        check_index(index, n, "articles of this data")
         if self._records is not None:
             record = self._records[index]
             article, summary, meta, extra = str(record["article"]), str(record["summary"]), {}, {}

@@ -42,12 +42,15 @@ class TokenSubsetEnv(TokenEnv):
     ```python
     env = gym.make("TokenSubset-v0", max_new_tokens=8)
     ```
+    ``tokenizer``, ``max_prompt_len`` (8, at least 2), ``max_new_tokens`` (8), ``render_mode`` as in
+    :class:`~tokengym.envs.core.TokenEnv`. ``reset`` takes ``options={"repeat_task": True}`` only.
 
     ## Version History
     - v0: initial version.
     """
 
     default_reward: ClassVar[str | None] = None  # the reward is defined on token ids, not text
+    min_prompt_len: ClassVar[int] = 2  # prompts hold 2 to max_prompt_len tokens
 
     def __init__(
         self,

@@ -9,7 +9,9 @@ from typing import Any
 import gymnasium as gym
 from gymnasium import spaces
 
+from tokengym.data.textcheck import require_unicode
 from tokengym.envs.core import TokenEnv
+from tokengym.envs.validation import check_bool
 
 
 class TextActionWrapper(gym.Wrapper):
@@ -25,6 +27,9 @@ class TextActionWrapper(gym.Wrapper):
             With ``False`` each call appends text to the reply, which then ends at the token budget (an empty
             string is refused, since it would feed nothing).
 
+    Text that is not valid Unicode (a lone surrogate such as ``"\\ud800"``) is refused with a ``ValueError``
+    naming its index, before any token reaches the environment.
+
     Example:
         >>> import gymnasium as gym, tokengym
         >>> env = TextActionWrapper(gym.make("Dialogue-v0"))
@@ -38,13 +43,14 @@ class TextActionWrapper(gym.Wrapper):
         super().__init__(env)
         if not isinstance(env.unwrapped, TokenEnv):
             raise TypeError(f"TextActionWrapper needs a tokengym token-level env, got {type(env.unwrapped).__name__}")
-        self.end_utterance = bool(end_utterance)
+        self.end_utterance = check_bool("end_utterance", end_utterance)
         budget = env.unwrapped.max_new_tokens
         self.action_space = spaces.Text(max_length=64 * budget, charset=string.printable)
 
     def step(self, action: Any):
         if not isinstance(action, str):
             raise TypeError(f"TextActionWrapper steps with a string, not {type(action).__name__}: {action!r}")
+        require_unicode(action, "the text given to TextActionWrapper.step")
         codec = self.env.unwrapped.codec
         ids = codec.encode(action)
         if self.end_utterance:
@@ -73,7 +79,8 @@ class RepeatTask(gym.Wrapper):
     and every reset given a ``seed``, draws a new instance and starts a new group.
 
     Args:
-        env: a token-level environment (its unwrapped env is a :class:`~tokengym.envs.core.TokenEnv`).
+        env: a token-level environment (its unwrapped env is a :class:`~tokengym.envs.core.TokenEnv`), or a
+            command-level game: any env whose ``reset_options`` include ``"repeat_task"``.
         times: episodes per instance (1: the wrapper does nothing).
 
     Example:
@@ -86,7 +93,7 @@ class RepeatTask(gym.Wrapper):
 
     def __init__(self, env: gym.Env, times: int) -> None:
         super().__init__(env)
-        if not isinstance(env.unwrapped, TokenEnv):
+        if "repeat_task" not in getattr(env.unwrapped, "reset_options", ()):  # token-level and command-level envs
             raise TypeError(f"RepeatTask needs a tokengym token-level env, got {type(env.unwrapped).__name__}")
         if type(times) is not int or times < 1:
             raise ValueError(f"times must be a positive int (episodes per task), not {times!r}")

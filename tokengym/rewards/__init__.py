@@ -38,7 +38,10 @@ without it, building the reward raises an error naming the extra, unless ``fallb
 from tokengym.rewards.base import (
     CompositeReward,
     Reward,
+    RewardArgumentError,
     RewardFunc,
+    UnknownRewardError,
+    checked_rewards,
     get_reward,
     make_reward,
     parse_reward_spec,
@@ -56,6 +59,7 @@ from tokengym.rewards.dialogue import (
 from tokengym.rewards.lexical import Bleu, Chrf, LexicalRelevance, Rouge
 from tokengym.rewards.semantic import SemanticRelevance, SemanticSimilarity
 from tokengym.rewards.shape import Brevity, Compression, Repetition, Verbosity
+from tokengym.rewards.spec import RewardSpecError
 from tokengym.rewards.summary import FactCoverage, Faithfulness
 from tokengym.rewards.text import Politeness, Safety, Sentiment
 
@@ -97,7 +101,9 @@ __all__ = [
     "Politeness",
     "Repetition",
     "Reward",
+    "RewardArgumentError",
     "RewardFunc",
+    "RewardSpecError",
     "Rouge",
     "Safety",
     "SemanticRelevance",
@@ -105,8 +111,10 @@ __all__ = [
     "Sentiment",
     "TaskSuccess",
     "TurnRepetition",
+    "UnknownRewardError",
     "UserSatisfaction",
     "Verbosity",
+    "checked_rewards",
     "get_reward",
     "make_reward",
     "parse_reward_spec",

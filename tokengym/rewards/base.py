@@ -19,12 +19,15 @@ from a spec with :func:`make_reward`::
 
 from __future__ import annotations
 
-import ast
 import difflib
+import inspect
 import math
 import numbers
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from tokengym.rewards.spec import RewardSpecError, parse_reward_spec
 
 
 @runtime_checkable
@@ -95,8 +98,8 @@ class CompositeReward:
         >>> from tokengym.rewards import CompositeReward, Rouge, Verbosity
         >>> mix = CompositeReward({"rouge_l": Rouge("rouge_l"), "verbosity": Verbosity(max_words=3)},
         ...                       weights={"rouge_l": 1.0, "verbosity": 0.5})
-        >>> mix(["Q"], ["a b c d e f"], references=["a b c"])
-        [0.1666666666666667]
+        >>> [round(total, 4) for total in mix(["Q"], ["a b c d e f"], references=["a b c"])]
+        [0.1667]
     """
 
     def __init__(
@@ -127,19 +130,17 @@ class CompositeReward:
         """Totals and the raw (unweighted) value of every component, per completion."""
         parts: dict[str, list[float]] = {}
         for name, fn in self.components.items():
-            values = list(fn(prompts, completions, **kwargs))
-            if len(values) != len(completions):
-                raise ValueError(
-                    f"reward component {name!r} returned {len(values)} values for {len(completions)} completions"
-                )
-            for v in values:
-                if not isinstance(v, numbers.Real) or math.isnan(v):
-                    raise ValueError(f"reward component {name!r} returned {v!r}; rewards must be real numbers")
-            parts[name] = [float(v) for v in values]
+            parts[name] = checked_rewards(name, fn(prompts, completions, **kwargs), len(completions))
         totals = [
             sum(self.weights[name] * parts[name][i] for name in self.components) / self._scale
             for i in range(len(completions))
         ]
+        for i, total in enumerate(totals):
+            if not math.isfinite(total):  # finite parts whose weighted sum overflows
+                raise ValueError(
+                    f"the weighted sum of {self.name!r} is {total} for completion {i}; rewards must be finite "
+                    f"(parts {[parts[name][i] for name in self.components]}, weights {self.weights})"
+                )
         return totals, parts
 
     def __call__(self, prompts: list[str], completions: list[str], **kwargs: Any) -> list[float]:
@@ -150,6 +151,47 @@ class CompositeReward:
         return f"CompositeReward({terms}{', normalize=True' if self.normalize else ''})"
 
 
+def checked_rewards(name: str, values: Any, n: int) -> list[float]:
+    """``values`` (what reward ``name`` returned for ``n`` completions) as floats, each a finite real number.
+
+    This is the reward boundary: every reward an environment pays, built-in or user-supplied, passes here.
+
+    Raises:
+        ValueError: ``values`` is not a sequence of ``n`` items (``None``, a single number, a string, a
+            mapping), or an item is not a finite real number (``None``, a string, NaN, infinite, an int too
+            large for a float); the message names the reward and the item's index.
+    """
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise ValueError(
+            f"reward component {name!r} returned {_short(values)}; a reward returns one real number per "
+            f"completion (a list of {n})"
+        )
+    values = list(values)
+    if len(values) != n:
+        raise ValueError(f"reward component {name!r} returned {len(values)} values for {n} completions")
+    floats = []
+    for i, v in enumerate(values):
+        try:
+            value = float(v) if isinstance(v, numbers.Real) else math.nan
+        except OverflowError:  # an int beyond the float range
+            value = math.inf
+        if not math.isfinite(value):
+            raise ValueError(
+                f"reward component {name!r} returned {_short(v)} for completion {i}; rewards must be real numbers "
+                "and finite (not None, NaN or infinite)"
+            )
+        floats.append(value)
+    return floats
+
+
+def _short(value: Any) -> str:
+    try:
+        text = repr(value)
+    except ValueError:  # an int with more digits than Python converts to text
+        return "an int too long to show"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _check_weight(name: str, weight: Any) -> float:
     if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not math.isfinite(weight):
         raise TypeError(f"the weight of reward {name!r} must be a finite number, not {weight!r}")
@@ -157,6 +199,18 @@ def _check_weight(name: str, weight: Any) -> float:
 
 
 # --------------------------------------------------------------------------------------------- registry
+
+
+class UnknownRewardError(KeyError, ValueError):
+    """A reward name that is not registered: a ``KeyError`` (a failed look-up) and a ``ValueError`` (bad input)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""  # KeyError would quote the message
+
+
+class RewardArgumentError(TypeError, ValueError):
+    """Arguments a reward does not take: a ``TypeError`` (as Python's own) and a ``ValueError`` (bad input)."""
+
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}
 
@@ -177,16 +231,39 @@ def get_reward(name: str, **kwargs: Any) -> Any:
     """Build the registered reward ``name`` with ``kwargs``.
 
     Raises:
-        KeyError: for an unknown name, with the closest known names.
+        UnknownRewardError: (a ``KeyError`` and a ``ValueError``) for an unknown name, with the closest known
+            names.
+        RewardArgumentError: (a ``TypeError`` and a ``ValueError``) for arguments the reward does not take.
     """
     if name not in _REGISTRY:
         close = difflib.get_close_matches(name, _REGISTRY, n=3)
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise KeyError(f"unknown reward {name!r}{hint} Known rewards: {', '.join(reward_names())}")
+        raise UnknownRewardError(f"unknown reward {name!r}{hint} Known rewards: {', '.join(reward_names())}")
     try:
         return _REGISTRY[name](**kwargs)
     except TypeError as err:
-        raise TypeError(f"bad arguments for reward {name!r}: {err}") from err
+        unexpected = re.search(r"unexpected keyword argument '(\w+)'", str(err))
+        if unexpected is None:
+            raise RewardArgumentError(f"bad arguments for reward {name!r}: {err}") from err
+        # said in our words, so that callers reading "unexpected keyword argument" as their own can tell them apart
+        raise RewardArgumentError(
+            f"bad arguments for reward {name!r}: it takes no argument {unexpected.group(1)!r}{_takes(_REGISTRY[name])}"
+        ) from err
+
+
+def _takes(factory: Callable[..., Any]) -> str:
+    """The "; it takes: a, b" end of a message, from a reward class's signature; empty for other factories."""
+    if not isinstance(factory, type):
+        return ""
+    try:
+        params = [
+            p
+            for p in inspect.signature(factory).parameters.values()
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        return ""
+    return f"; it takes: {', '.join(p.name for p in params)}" if params else "; it takes no arguments"
 
 
 RewardSpec = str | Mapping[str, Any] | Callable[..., Any] | Sequence[Any] | CompositeReward
@@ -205,8 +282,9 @@ def make_reward(spec: RewardSpec, normalize: bool = False) -> CompositeReward:
         normalize: divide totals by the sum of absolute weights.
 
     Raises:
-        ValueError: if a string spec does not parse (the message shows where).
-        KeyError: for an unknown reward name.
+        RewardSpecError: (a ``ValueError``) if a string spec does not parse or passes a limit of
+            :mod:`tokengym.rewards.spec` (the message shows where).
+        UnknownRewardError: (a ``KeyError`` and a ``ValueError``) for an unknown reward name.
         TypeError: for a weight that is not a number.
     """
     if isinstance(spec, CompositeReward):
@@ -217,7 +295,9 @@ def make_reward(spec: RewardSpec, normalize: bool = False) -> CompositeReward:
         weights: dict[str, float] = {}
         for weight, name, kwargs in terms:
             if name in components:
-                raise ValueError(f"reward {name!r} appears twice in {spec!r}; combine its weights into one term")
+                raise RewardSpecError(
+                    f"reward {name!r} appears twice in {spec!r}; combine its weights into one term", spec
+                )
             components[name] = get_reward(name, **kwargs)
             weights[name] = weight
         return CompositeReward(components, weights, normalize=normalize)
@@ -249,70 +329,3 @@ def make_reward(spec: RewardSpec, normalize: bool = False) -> CompositeReward:
 
 def _callable_name(fn: Any) -> str:
     return str(getattr(fn, "name", None) or getattr(fn, "__name__", None) or type(fn).__name__)
-
-
-def parse_reward_spec(spec: str) -> list[tuple[float, str, dict[str, Any]]]:
-    """Parse ``"rouge_l + 0.5*bleu - 0.1*verbosity(max_words=30)"`` into ``[(weight, name, kwargs), ...]``.
-
-    Raises:
-        ValueError: naming the offending part of the spec and the accepted forms.
-    """
-    if not spec.strip():
-        raise ValueError("empty reward spec; try e.g. 'rouge_l' or 'rouge_l + 0.5*bleu'")
-    try:
-        tree = ast.parse(spec.strip(), mode="eval").body
-    except SyntaxError as err:
-        raise ValueError(
-            f"reward spec {spec!r} does not parse at column {err.offset}: write a sum of terms like "
-            "'rouge_l + 0.5*bleu - 0.1*verbosity(max_words=30)'"
-        ) from None
-    terms: list[tuple[float, str, dict[str, Any]]] = []
-    _collect_terms(tree, 1.0, terms, spec)
-    return terms
-
-
-def _collect_terms(node: ast.expr, sign: float, out: list, spec: str) -> None:
-    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
-        _collect_terms(node.left, sign, out, spec)
-        _collect_terms(node.right, -sign if isinstance(node.op, ast.Sub) else sign, out, spec)
-        return
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        _collect_terms(node.operand, -sign if isinstance(node.op, ast.USub) else sign, out, spec)
-        return
-    weight = 1.0
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
-        number, term = node.left, node.right
-        if not _is_number(number):
-            number, term = node.right, node.left
-        if not _is_number(number):
-            raise ValueError(f"reward spec {spec!r}: {ast.get_source_segment(spec, node)!r} should be NUMBER*name")
-        weight = float(number.value)  # type: ignore[attr-defined]
-        node = term
-    name, kwargs = _term(node, spec)
-    out.append((sign * weight, name, kwargs))
-
-
-def _is_number(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
-
-
-def _term(node: ast.expr, spec: str) -> tuple[str, dict[str, Any]]:
-    if isinstance(node, ast.Name):
-        return node.id, {}
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.args:
-        kwargs = {}
-        for kw in node.keywords:
-            if kw.arg is None:
-                raise ValueError(f"reward spec {spec!r}: '**' is not allowed in arguments")
-            try:
-                kwargs[kw.arg] = ast.literal_eval(kw.value)
-            except ValueError:
-                raise ValueError(
-                    f"reward spec {spec!r}: argument {kw.arg}={ast.get_source_segment(spec, kw.value)} "
-                    "must be a literal (number, string, list...)"
-                ) from None
-        return node.func.id, kwargs
-    segment = ast.get_source_segment(spec, node) or ast.dump(node)
-    raise ValueError(
-        f"reward spec {spec!r}: cannot read {segment!r}; terms are NAME, NUMBER*NAME or NAME(key=value, ...)"
-    )

@@ -13,7 +13,14 @@ Nothing is pickled: tensors load with ``safetensors.torch.load_file`` and everyt
 opening a checkpoint never runs code. A checkpoint is written to a temporary folder beside its final
 place, flushed to disk, then renamed in one step (``os.replace``), so a crash leaves either the old state
 or the whole new checkpoint, never a half-written one under the final name. The checksums catch files
-damaged later (truncated copies, partial syncs).
+damaged later (truncated copies, partial syncs), and ``checkpoint.json`` is checked against a schema
+(:mod:`~tokengym.agents.running.checkpoint_schema`) before anything in it is used. A write that was killed leaves
+only its staging folder (``.step-N.tmp-*``), which the next write into the same folder removes.
+
+A run folder's newest checkpoint is the one a run folder names (``tokengym eval --model RUN``, ``--resume``): a
+newer step folder that holds no checkpoint (empty) is skipped with a warning, and evaluation also skips damaged
+ones; resuming refuses a damaged newest checkpoint instead (resuming from an older one would overwrite it) and
+names the newest valid one to fall back to.
 
 The weights alone do not make a model: the architecture and the tokenizer come from the base model named in
 ``checkpoint.json`` (``"tiny"``, a hub id or a local folder), which must still be loadable.
@@ -27,11 +34,11 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import re
 import shutil
-import tempfile
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -42,23 +49,40 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-FORMAT = "tokengym.checkpoint"
-FORMAT_VERSION = 1
-CONFIG_FILE = "checkpoint.json"
-POLICY_FILE = "policy.safetensors"
-OPTIMIZER_FILE = "optimizer.safetensors"
+from tokengym.agents.running.atomic import (
+    fsync_tree,
+    move_into_place,
+    remove_leftovers,
+    sha256_file,
+    staging_folder,
+)
+from tokengym.agents.running.checkpoint_schema import (
+    CONFIG_FILE,
+    FORMAT,
+    FORMAT_VERSION,
+    MAX_DESCRIPTION_BYTES,
+    OPTIMIZER_FILE,
+    POLICY_FILE,
+    CheckpointError,
+    check_description,
+    parse_description,
+)
+
+# Re-exported: the file names, format and error of a checkpoint, and the atomic writing it uses.
+__all__ = [
+    "CONFIG_FILE",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "OPTIMIZER_FILE",
+    "POLICY_FILE",
+    "CheckpointError",
+    "fsync_tree",
+    "move_into_place",
+    "staging_folder",
+]
+
 CHECKPOINTS_DIR = "checkpoints"
 STEP_PREFIX = "step-"
-REQUIRED_KEYS = {
-    "algorithm": str,
-    "env_id": str,
-    "env_kwargs": dict,
-    "model_name": str,
-    "vocab_size": int,
-    "seed": int,
-    "num_timesteps": int,
-    "policy_kwargs": dict,
-}
 VERSIONED_LIBRARIES = (
     "tokengym",
     "torch",
@@ -69,10 +93,11 @@ VERSIONED_LIBRARIES = (
     "gymnasium",
     "numpy",
 )
+STEP_NAME = re.compile(re.escape(STEP_PREFIX) + r"[0-9]+")
 
 
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used: missing, half-written, corrupted, or from another run."""
+class CheckpointWarning(UserWarning):
+    """A run folder's newest step folder was skipped (empty or damaged) in favour of an older checkpoint."""
 
 
 @dataclass
@@ -160,48 +185,6 @@ def library_versions() -> dict[str, str]:
 # ------------------------------------------------------------------------------------------------- writing
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def staging_folder(target: Path) -> Path:
-    """A new empty folder beside ``target`` (same file system, so ``os.replace`` moves it in one step).
-
-    It gets the permissions of an ordinary new folder (``mkdtemp`` alone makes it private to its owner).
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)
-    return staging
-
-
-def fsync_tree(folder: Path) -> None:
-    """Flush every file of ``folder`` (not recursive) and the folder itself to disk."""
-    for path in folder.iterdir():
-        if path.is_file():
-            _fsync_file(path)
-    _fsync_dir(folder)
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb+") as f:
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def save_checkpoint(
     folder: str | os.PathLike[str],
     policy_state: Mapping[str, torch.Tensor],
@@ -214,33 +197,51 @@ def save_checkpoint(
         folder: the checkpoint's folder (created; an existing checkpoint there is replaced whole).
         policy_state: the policy's ``state_dict()``.
         optimizer_state: the optimizer's ``state_dict()``, or ``None`` to store none.
-        meta: the JSON description; must hold :data:`REQUIRED_KEYS`. Format, library versions and checksums
-            are added here.
+        meta: the JSON description, as :data:`~.checkpoint_schema.FIELDS` describes it (``algorithm``,
+            ``env_id``...). Format, tied weights, optimizer settings, library versions and checksums are added here.
+
+    Raises:
+        CheckpointError: a description that breaks the schema, or tensors that hold NaN; nothing is written then.
     """
     folder = Path(folder)
-    missing = [key for key in REQUIRED_KEYS if key not in meta]
-    if missing:
-        raise ValueError(f"checkpoint description lacks {', '.join(missing)}")
+    # Everything is checked before the first byte is written: a model that diverged is never saved.
+    tensors, aliases = split_shared(policy_state)
+    opt_tensors, optimizer_rest = optimizer_to_tensors(optimizer_state) if optimizer_state is not None else ({}, None)
+    for kind, found in (("policy", tensors), ("optimizer", opt_tensors)):
+        bad = first_nan(found)
+        if bad is not None:
+            raise CheckpointError(
+                f"refusing to write checkpoint {str(folder)!r}: the {kind} tensor {bad!r} holds NaN (training "
+                "diverged: lower the learning rate, or resume from an earlier checkpoint)"
+            )
+    files = {POLICY_FILE: "0" * 64, **({OPTIMIZER_FILE: "0" * 64} if optimizer_state is not None else {})}
+    description = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        **meta,
+        "tied_weights": aliases,
+        "optimizer": optimizer_rest,
+        "versions": library_versions(),
+        "files": files,
+    }
+    check_description(description, str(folder))
+    try:
+        json.dumps(description, allow_nan=False)
+    except ValueError as err:
+        raise CheckpointError(
+            f"refusing to write checkpoint {str(folder)!r}: its description holds a non-finite number ({err})"
+        ) from None
     staging = staging_folder(folder)
     try:
-        tensors, aliases = split_shared(policy_state)
+        if STEP_NAME.fullmatch(folder.name):  # a run's checkpoints folder: any step's killed write goes
+            remove_leftovers(staging, pattern=STEP_NAME)
         save_file(tensors, str(staging / POLICY_FILE))
-        files = {POLICY_FILE: _sha256(staging / POLICY_FILE)}
-        optimizer_rest = None
+        files[POLICY_FILE] = sha256_file(staging / POLICY_FILE)
         if optimizer_state is not None:
-            opt_tensors, optimizer_rest = optimizer_to_tensors(optimizer_state)
             save_file(opt_tensors, str(staging / OPTIMIZER_FILE))
-            files[OPTIMIZER_FILE] = _sha256(staging / OPTIMIZER_FILE)
-        description = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            **meta,
-            "tied_weights": aliases,
-            "optimizer": optimizer_rest,
-            "versions": library_versions(),
-            "files": files,
-        }
-        (staging / CONFIG_FILE).write_text(json.dumps(description, indent=2, sort_keys=True) + "\n")
+            files[OPTIMIZER_FILE] = sha256_file(staging / OPTIMIZER_FILE)
+        text = json.dumps(description, indent=2, sort_keys=True, allow_nan=False)
+        (staging / CONFIG_FILE).write_text(text + "\n")
         fsync_tree(staging)
         move_into_place(staging, folder)
     except BaseException:
@@ -249,17 +250,15 @@ def save_checkpoint(
     return folder
 
 
-def move_into_place(staging: Path, folder: Path) -> None:
-    """Rename ``staging`` to ``folder`` in one step, replacing what was there."""
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        # A rename cannot replace a non-empty folder: move the old one aside first, then drop it.
-        retired = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old-", dir=folder.parent))
-        os.replace(folder, retired / folder.name)
-        os.replace(staging, folder)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, folder)
-    _fsync_dir(folder.parent)
+def first_nan(tensors: Mapping[str, torch.Tensor]) -> str | None:
+    """The name of the first floating-point tensor that holds NaN, or ``None``.
+
+    Infinities are allowed: some models keep ``-inf`` in mask buffers, but no trained value is ever NaN.
+    """
+    for name, tensor in tensors.items():
+        if (tensor.is_floating_point() or tensor.is_complex()) and bool(torch.isnan(tensor).any()):
+            return name
+    return None
 
 
 # ------------------------------------------------------------------------------------------------- reading
@@ -280,60 +279,70 @@ def _read_meta(folder: Path) -> dict[str, Any]:
             f"{str(folder)!r} is not a complete checkpoint: {CONFIG_FILE} is missing (a half-written or "
             "hand-assembled folder?); delete it, or point to another checkpoint"
         )
+    if config.stat().st_size > MAX_DESCRIPTION_BYTES:
+        raise CheckpointError(f"checkpoint {str(folder)!r}: {CONFIG_FILE} is too large to be a checkpoint description")
     try:
-        meta = json.loads(config.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        text = config.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
         raise CheckpointError(f"checkpoint {str(folder)!r}: {CONFIG_FILE} is not valid JSON ({err})") from err
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"checkpoint {str(folder)!r}: {CONFIG_FILE} is not a tokengym checkpoint description")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(
-            f"checkpoint {str(folder)!r} has format version {meta.get('format_version')!r}; this tokengym reads "
-            f"version {FORMAT_VERSION}"
-        )
-    for key, kind in REQUIRED_KEYS.items():
-        if not isinstance(meta.get(key), kind) or isinstance(meta.get(key), bool):
-            raise CheckpointError(
-                f"checkpoint {str(folder)!r}: {CONFIG_FILE} lacks {key!r} (a {kind.__name__}), got {meta.get(key)!r}"
-            )
+    meta = parse_description(text, str(folder))
+    check_description(meta, str(folder))
     return meta
 
 
-def _load_tensors(folder: Path, name: str, expected_sha: str | None) -> dict[str, torch.Tensor]:
+def _load_tensors(folder: Path, name: str, expected_sha: str) -> dict[str, torch.Tensor]:
     path = folder / name
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(folder)!r} is incomplete: {name} is missing")
-    if expected_sha is not None and _sha256(path) != expected_sha:
+    if sha256_file(path) != expected_sha:
         raise CheckpointError(
             f"checkpoint {str(folder)!r} is corrupted: {name} does not match the checksum in {CONFIG_FILE} "
             "(truncated or modified after it was written)"
         )
     try:
-        return load_file(str(path), device="cpu")
+        tensors = load_file(str(path), device="cpu")
     except (SafetensorError, OSError) as err:
         raise CheckpointError(f"checkpoint {str(folder)!r} is corrupted: {name} cannot be read ({err})") from err
+    bad = first_nan(tensors)
+    if bad is not None:
+        raise CheckpointError(
+            f"checkpoint {str(folder)!r} is unusable: {bad!r} in {name} holds NaN (it was written by a run whose "
+            "training diverged); use an earlier checkpoint"
+        )
+    return tensors
+
+
+def retie(folder: Path, policy_state: dict[str, torch.Tensor], ties: Mapping[str, str]) -> None:
+    """Point each tied name of ``ties`` at the stored tensor it shares (what :func:`split_shared` took apart).
+
+    A tie only adds a name the file does not store, for a tensor it does store: it can never replace a stored
+    tensor, so a damaged ``tied_weights`` cannot swap one layer for another.
+    """
+    for alias, source in ties.items():
+        if alias in policy_state:
+            raise CheckpointError(
+                f"checkpoint {str(folder)!r}: tied weight {alias!r} would replace the stored tensor of that name "
+                f"with {source!r}; {CONFIG_FILE} is damaged"
+            )
+        if source not in policy_state:
+            raise CheckpointError(f"checkpoint {str(folder)!r}: tied weight {alias!r} points to missing {source!r}")
+    for alias, source in ties.items():
+        policy_state[alias] = policy_state[source]
 
 
 def load_checkpoint(folder: str | os.PathLike[str]) -> Checkpoint:
-    """Read and verify a checkpoint: its JSON description, checksums, then the tensors (never pickles).
+    """Read and verify a checkpoint: its JSON description (schema), checksums, then the tensors (never pickles).
 
     Raises:
         CheckpointError: naming what is missing, malformed or corrupted.
     """
     folder = Path(folder)
     meta = _read_meta(folder)
-    files = meta.get("files")
-    if not isinstance(files, dict) or POLICY_FILE not in files:
-        raise CheckpointError(f"checkpoint {str(folder)!r}: {CONFIG_FILE} lists no checksum for {POLICY_FILE}")
+    files = meta["files"]
     policy_state = _load_tensors(folder, POLICY_FILE, files[POLICY_FILE])
-    for alias, source in (meta.get("tied_weights") or {}).items():
-        if source not in policy_state:
-            raise CheckpointError(f"checkpoint {str(folder)!r}: tied weight {alias!r} points to missing {source!r}")
-        policy_state[alias] = policy_state[source]
+    retie(folder, policy_state, meta.get("tied_weights", {}))
     optimizer_state = None
     if meta.get("optimizer") is not None:
-        if OPTIMIZER_FILE not in files:
-            raise CheckpointError(f"checkpoint {str(folder)!r}: {CONFIG_FILE} lists no checksum for {OPTIMIZER_FILE}")
         opt_tensors = _load_tensors(folder, OPTIMIZER_FILE, files[OPTIMIZER_FILE])
         try:
             optimizer_state = optimizer_from_tensors(opt_tensors, meta["optimizer"])
@@ -388,10 +397,65 @@ def list_checkpoints(run_dir: str | os.PathLike[str]) -> list[Path]:
     return [path for _, path in sorted(found)]
 
 
+def names_checkpoint(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is meant as a checkpoint: it holds a checkpoint's files, or is a run's step folder."""
+    path = Path(path)
+    in_run = path.parent.name == CHECKPOINTS_DIR and STEP_NAME.fullmatch(path.name) is not None
+    return is_checkpoint(path) or (in_run and path.is_dir())
+
+
 def latest_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
-    """The checkpoint of a run's highest step, or ``None`` when it has none."""
-    found = list_checkpoints(run_dir)
+    """The newest step folder of a run that holds a checkpoint (whole or damaged), or ``None`` when none does.
+
+    Step folders without any checkpoint file (an empty folder) do not count.
+    """
+    found = [path for path in list_checkpoints(run_dir) if is_checkpoint(path)]
     return found[-1] if found else None
+
+
+def load_run_checkpoint(run_dir: str | os.PathLike[str], skip_damaged: bool = True) -> Checkpoint:
+    """A run folder's newest valid checkpoint, loaded; warns (:class:`CheckpointWarning`) about what it skipped.
+
+    Step folders that hold no checkpoint are always skipped. A damaged one (fails :func:`load_checkpoint`) is
+    skipped with ``skip_damaged``; without it, a damaged newest checkpoint is refused, naming the newest valid one
+    to fall back to (resuming from an older checkpoint would write over the damaged one).
+
+    Raises:
+        CheckpointError: no checkpoint at all, none valid, or (without ``skip_damaged``) a damaged newest one.
+    """
+    run = Path(run_dir)
+    folders = list_checkpoints(run)
+    if not any(is_checkpoint(path) for path in folders):
+        raise CheckpointError(f"run folder {str(run)!r} holds no checkpoint yet")
+    skipped: list[str] = []
+    refused: CheckpointError | None = None
+    for path in reversed(folders):
+        if not is_checkpoint(path):
+            skipped.append(f"{path.name} ({'an empty folder' if not any(path.iterdir()) else 'no checkpoint files'})")
+            continue
+        try:
+            ckpt = load_checkpoint(path)
+        except CheckpointError as err:
+            if not skip_damaged and refused is None:
+                refused = err
+            skipped.append(f"{path.name} ({err})")
+            continue
+        if refused is not None:
+            raise CheckpointError(
+                f"{refused} (the newest checkpoint of run folder {str(run)!r}); move it out of the run's "
+                f"{CHECKPOINTS_DIR} folder to continue from {path.name}, the newest valid one"
+            ) from refused
+        if skipped:
+            warnings.warn(
+                f"run folder {str(run)!r}: using {path.name}, the newest valid checkpoint; skipped "
+                + "; ".join(skipped),
+                CheckpointWarning,
+                stacklevel=2,
+            )
+        return ckpt
+    if refused is not None:
+        raise refused
+    raise CheckpointError(f"run folder {str(run)!r} holds no valid checkpoint: " + "; ".join(skipped))
 
 
 def resolve_checkpoint(path: str | os.PathLike[str]) -> Path | None:
@@ -401,11 +465,28 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> Path | None:
         CheckpointError: for a run folder without any checkpoint.
     """
     path = Path(path)
-    if is_checkpoint(path):
+    if names_checkpoint(path):
         return path
     if (path / CHECKPOINTS_DIR).is_dir():
         latest = latest_checkpoint(path)
         if latest is None:
             raise CheckpointError(f"run folder {str(path)!r} holds no checkpoint yet")
         return latest
+    return None
+
+
+def open_checkpoint(path: str | os.PathLike[str]) -> Checkpoint | None:
+    """The checkpoint ``path`` names, loaded; ``None`` when it names none (then it is a model name or folder).
+
+    A checkpoint folder named explicitly must be valid; a run folder gives its newest valid checkpoint, skipping
+    newer damaged or empty step folders with a :class:`CheckpointWarning` that names them.
+
+    Raises:
+        CheckpointError: a damaged checkpoint folder, or a run folder without a valid checkpoint.
+    """
+    path = Path(path)
+    if names_checkpoint(path):
+        return load_checkpoint(path)
+    if (path / CHECKPOINTS_DIR).is_dir():
+        return load_run_checkpoint(path, skip_damaged=True)
     return None

@@ -12,22 +12,68 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import functools
 import json
-from collections.abc import Sequence
+import types
+import typing
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tokengym.agents.running.algorithms import ALGORITHMS, MODULE_PREFIX
 from tokengym.envs import all_ids
+from tokengym.envs.validation import check_bool, check_int, check_mapping, check_number, short_repr
 
 VEC_ENVS = ("auto", "dummy", "subproc")
 """Values of :attr:`TrainConfig.vec_env`."""
+MAX_SEED = 2**32 - 1
+"""The largest seed of every command: NumPy's legacy seeding, which Stable-Baselines3 uses, takes 32 bits."""
+MAX_ENVS = 256
+"""The most parallel environments (``n_envs``): each is a process under ``subproc``, so a larger number is a typo
+that would start more processes than a machine runs."""
+
+IntLimits = Mapping[str, tuple[int | None, int | None]]
+FloatLimits = Mapping[str, tuple[float | None, float | None, bool]]
+
+INT_LIMITS: IntLimits = {
+    "total_timesteps": (1, None),
+    "seed": (0, MAX_SEED),
+    "n_envs": (1, MAX_ENVS),
+    "n_steps": (1, None),
+    "batch_size": (1, None),
+    "n_epochs": (1, None),
+    "group_size": (1, None),
+    "kl_horizon": (1, None),
+    "nlpo_update_every": (1, None),
+    "buffer_size": (1, None),
+    "learning_starts": (0, None),
+    "checkpoint_every": (0, None),
+}
+"""The range of each integer field of :class:`TrainConfig`: (lowest, highest), ``None`` for no bound."""
+FLOAT_LIMITS: FloatLimits = {
+    "learning_rate": (0.0, None, True),
+    "value_lr_scale": (0.0, None, True),
+    "temperature": (0.0, None, True),
+    "gamma": (0.0, 1.0, True),
+    "gae_lambda": (0.0, 1.0, False),
+    "ent_coef": (None, None, False),
+    "kl_coef": (0.0, None, False),
+    "target_kl": (0.0, None, True),
+    "nlpo_top_p": (0.0, 1.0, True),
+}
+"""The range of each float field of :class:`TrainConfig`: (lowest, highest, lowest excluded); all are finite."""
 
 
 @dataclass
 class TrainConfig:
-    """What ``tokengym train`` trains, how, and where it writes."""
+    """What ``tokengym train`` trains, how, and where it writes.
+
+    Every field is checked when the configuration is made, before anything reads it: its type, and for numbers a
+    finite value in the range :data:`INT_LIMITS` or :data:`FLOAT_LIMITS` gives (:func:`check_fields`); then the
+    invariants between fields. Each error is a ``ValueError`` naming the field and what it takes.
+    """
 
     env_id: str = "Dialogue-v0"
     """Registered tokengym environment (the ``tokengym:`` module prefix is accepted and dropped)."""
@@ -102,38 +148,18 @@ class TrainConfig:
     """Write TensorBoard logs (needs the ``tensorboard`` package; skipped with a note when it is missing)."""
 
     def __post_init__(self) -> None:
-        self.env_id = self.env_id.removeprefix(MODULE_PREFIX)
+        check_fields(self, INT_LIMITS, FLOAT_LIMITS)
+        self.env_id = check_env_id(self.env_id)
+        if not self.out_dir.strip():
+            raise ValueError("out_dir (--out) must name a folder, not an empty string")
         if self.algo not in ALGORITHMS:
             raise ValueError(f"unknown algorithm {self.algo!r}{_suggest(self.algo, list(ALGORITHMS))}")
-        if self.env_id not in all_ids():
-            raise ValueError(f"unknown environment {self.env_id!r}{_suggest(self.env_id, all_ids())}")
         if self.vec_env not in VEC_ENVS:
             raise ValueError(f"vec_env must be one of {', '.join(VEC_ENVS)}, not {self.vec_env!r}")
-        positive = (
-            "total_timesteps",
-            "n_envs",
-            "n_steps",
-            "batch_size",
-            "n_epochs",
-            "buffer_size",
-            "kl_horizon",
-            "group_size",
-        )
-        for name in (*positive, "nlpo_update_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, not {value!r}")
-        if isinstance(self.checkpoint_every, bool) or not isinstance(self.checkpoint_every, int):
-            raise ValueError(f"checkpoint_every must be an integer, not {self.checkpoint_every!r}")
-        if self.checkpoint_every < 0 or self.learning_starts < 0:
-            raise ValueError("checkpoint_every and learning_starts must be >= 0")
-        if not self.temperature > 0:
-            raise ValueError(f"temperature must be positive, not {self.temperature!r}")
-        if not self.learning_rate > 0 or not self.value_lr_scale > 0:
-            raise ValueError(f"learning_rate and value_lr_scale must be positive, not {self.learning_rate!r}")
-        if not 0 < self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
+        if self.seed + self.total_timesteps > MAX_SEED:
             raise ValueError(
-                f"gamma must be in (0, 1] and gae_lambda in [0, 1], not {self.gamma!r}, {self.gae_lambda!r}"
+                f"seed + total_timesteps must be at most {MAX_SEED} (a resumed run reseeds with seed + its step), "
+                f"not {self.seed} + {self.total_timesteps}; choose a smaller --seed"
             )
         algo = ALGORITHMS[self.algo]
         rollout = self.n_envs * self.n_steps
@@ -151,33 +177,95 @@ class TrainConfig:
             )
         if self.group_size > 1 and not algo.on_policy:
             raise ValueError(f"group baselines (group_size > 1) work with on-policy algorithms, not {self.algo}")
-        if not self.kl_coef >= 0:
-            raise ValueError(f"kl_coef must be >= 0, not {self.kl_coef!r}")
         if self.kl_coef > 0 and not algo.on_policy:
             raise ValueError(
                 f"the KL penalty works with on-policy algorithms (ppo, a2c, trpo, maskable_ppo), not {self.algo}"
             )
         if self.target_kl is not None and not self.kl_coef > 0:
             raise ValueError("target_kl adapts the KL coefficient: pass a starting kl_coef > 0 as well")
-        if self.target_kl is not None and not self.target_kl > 0:
-            raise ValueError(f"target_kl must be positive (nats per token), not {self.target_kl!r}")
         if self.nlpo_top_p is not None and self.algo != "maskable_ppo":
             raise ValueError(f"NLPO masking (nlpo_top_p) works with maskable_ppo, not {self.algo}")
-        if self.nlpo_top_p is not None and not 0 < self.nlpo_top_p <= 1:
-            raise ValueError(f"nlpo_top_p must be in (0, 1], not {self.nlpo_top_p!r}")
         if self.algo == "dqn" and self.batch_size > self.buffer_size:
             raise ValueError(f"batch_size={self.batch_size} exceeds the replay buffer (buffer_size={self.buffer_size})")
         if self.reward is not None and "reward" in self.env_kwargs:
             raise ValueError("give the reward once: either reward= or env_kwargs['reward']")
         try:
-            json.dumps(self.env_kwargs)
-        except TypeError as err:
-            raise ValueError(f"env_kwargs must be JSON-serialisable (checkpoints store them): {err}") from err
+            json.dumps(self.env_kwargs, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as err:
+            raise ValueError(
+                f"env_kwargs must be JSON-serialisable with finite numbers (checkpoints store them): {err}"
+            ) from None
 
     @property
     def stored_env_kwargs(self) -> dict[str, Any]:
         """The environment's arguments as checkpoints record them (the reward spec folded in)."""
         return {**self.env_kwargs, **({"reward": self.reward} if self.reward is not None else {})}
+
+
+def check_env_id(env_id: str) -> str:
+    """A tokengym environment id without its ``tokengym:`` prefix; ``ValueError`` with the closest ids otherwise."""
+    if not isinstance(env_id, str):
+        raise ValueError(f"the environment id must be a string such as 'Dialogue-v0', not {short_repr(env_id)}")
+    env_id = env_id.removeprefix(MODULE_PREFIX)
+    if env_id not in all_ids():
+        raise ValueError(f"unknown environment {short_repr(env_id)}{_suggest(env_id, all_ids())}")
+    return env_id
+
+
+def check_fields(config: Any, ints: IntLimits | None = None, floats: FloatLimits | None = None) -> None:
+    """Check every field of the dataclass ``config`` against its type hint, in place, before anything reads it.
+
+    Integers (booleans and ``2.0`` refused) must lie in their range in ``ints``; floats must be finite and in
+    their range in ``floats`` (integers are taken and stored as floats); booleans must be ``True`` or ``False``,
+    strings strings and dicts mappings with string keys; ``X | None`` also takes ``None``. NumPy numbers are
+    stored as Python ones, which JSON (checkpoints) takes.
+
+    Raises:
+        ValueError: naming the first field that breaks its type or range, and what it takes.
+    """
+    ints, floats = ints or {}, floats or {}
+    for item in dataclasses.fields(config):
+        if not item.init:
+            continue
+        name, value = item.name, getattr(config, item.name)
+        kind, nullable = _field_kind(type(config), name)
+        if value is None and nullable:
+            continue
+        if kind is bool:
+            value = check_bool(name, value)
+        elif kind is int:
+            low, high = ints.get(name, (None, None))
+            value = check_int(name, value, low=low, high=high)
+        elif kind is float:
+            value = _check_float(name, value, *floats.get(name, (None, None, False)))
+        elif kind is str and not isinstance(value, str):
+            raise ValueError(f"{name} must be a string, not {short_repr(value)}")
+        elif kind is dict:
+            value = check_mapping(name, value)
+        setattr(config, name, value)
+
+
+@functools.cache
+def _field_kind(cls: type, name: str) -> tuple[Any, bool]:
+    """The base type of a field (``int`` for ``int | None``) and whether it takes ``None``."""
+    hint = typing.get_type_hints(cls)[name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    nullable = typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1
+    base = args[0] if nullable else hint
+    return typing.get_origin(base) or base, nullable
+
+
+def _check_float(name: str, value: Any, low: float | None, high: float | None, open_low: bool) -> float:
+    number = check_number(name, value, low=None)  # a real number and finite
+    if (low is None or number > low or (number == low and not open_low)) and (high is None or number <= high):
+        return number
+    if high is not None:
+        takes = f"in {'(' if open_low else '['}{low:g}, {high:g}]"
+    elif open_low and low == 0:
+        takes = "positive and finite"
+    else:
+        takes = f"a finite number {'>' if open_low else '>='} {low:g}"
+    raise ValueError(f"{name} must be {takes}, not {short_repr(value)}")
 
 
 def _suggest(name: str, known: Sequence[str]) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
-from tokengym.agents.running.config import TrainConfig
+from tokengym.agents.running.config import TrainConfig, check_fields
 from tokengym.agents.running.evaluate import EvalReport, evaluate_policy_text
 from tokengym.agents.running.train import train
 
@@ -77,10 +77,9 @@ class DemoConfig:
     noise against one."""
 
     def __post_init__(self) -> None:
-        for name in ("eval_episodes", "eval_samples"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        if not isinstance(self.train, TrainConfig):
+            raise ValueError(f"train must be a TrainConfig (demo_preset() makes one), not {type(self.train).__name__}")
+        check_fields(self, ints={"eval_episodes": (1, None), "eval_samples": (1, None)})
 
 
 def _eval_env_kwargs(cfg: DemoConfig) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
+from tokengym.agents.lm.loading import resolve_model_path
 from tokengym.agents.running.algorithms import (
     ALGORITHMS,
     MODULE_PREFIX,
@@ -45,12 +46,20 @@ from tokengym.agents.running.checkpoint import (
     check_compatible,
     checkpoint_folder,
     latest_checkpoint,
-    load_checkpoint,
+    load_run_checkpoint,
+    open_checkpoint,
     resolve_checkpoint,
     same_model_key,
     save_checkpoint,
 )
 from tokengym.agents.running.config import TrainConfig
+from tokengym.agents.running.guards import (
+    FiniteTrainingCallback,
+    TrainingDivergedError,
+    check_finite_state,
+    check_output_folder,
+    check_rollout_memory,
+)
 
 # ---------------------------------------------------------------------------------------------- callbacks
 
@@ -179,7 +188,8 @@ def find_resume_point(cfg: TrainConfig) -> Checkpoint | None:
         return None
     if latest is None:
         raise CheckpointError(f"--resume: {str(run_dir)!r} holds no checkpoint to resume; start without --resume")
-    ckpt = load_checkpoint(latest)
+    # Empty step folders are skipped with a warning; a damaged newest checkpoint is refused, naming the valid one.
+    ckpt = load_run_checkpoint(run_dir, skip_damaged=False)
     check_compatible(
         ckpt, algorithm=cfg.algo, env_id=cfg.env_id, env_kwargs=cfg.stored_env_kwargs, model_name=cfg.model_name
     )
@@ -213,6 +223,8 @@ def train(cfg: TrainConfig, callbacks: Sequence[BaseCallback] = (), log: Callabl
         FileExistsError: the run folder holds a run and ``resume`` is off.
         CheckpointError: nothing to resume, or a checkpoint that is corrupted or from another run.
         AlgorithmUnavailableError: the algorithm's module is missing.
+        TrainingDivergedError: a loss, gradient, parameter or policy output that is not finite (a learning rate
+            far too high); training stops and no checkpoint is written from it.
     """
     from stable_baselines3.common.callbacks import CallbackList
 
@@ -225,12 +237,16 @@ def train(cfg: TrainConfig, callbacks: Sequence[BaseCallback] = (), log: Callabl
             f"--model {cfg.model_name!r} is a training checkpoint; continue its run with --resume --out <run folder>, "
             "or start from a model folder (save_pretrained, or `tokengym sft`)"
         )
+    resolve_model_path(cfg.model_name)  # a model folder that is missing or holds no model: said plainly
+    check_output_folder(cfg.out_dir)
 
     # Everything is checked before anything is built or written.
     probe = make_env(cfg.env_id, cfg.stored_env_kwargs)
     try:
         check_env_for_algorithm(cfg, probe)
         masked_env = has_action_masks(probe)
+        if algo.on_policy:
+            check_rollout_memory(probe.observation_space, cfg.n_steps, cfg.n_envs)
     finally:
         probe.close()
     algo.policy_class()  # an unavailable algorithm fails here, before any folder is made
@@ -264,14 +280,19 @@ def train(cfg: TrainConfig, callbacks: Sequence[BaseCallback] = (), log: Callabl
             )
         written: list[Path] = []
 
+        hint = divergence_hint(cfg)
+
         def save(final: bool = False) -> Path:
             path = checkpoint_folder(run_dir, model.num_timesteps)
-            state = model.policy.optimizer.state_dict() if getattr(model.policy, "optimizer", None) else None
+            optimizer = getattr(model.policy, "optimizer", None)
+            check_finite_state(model.policy, optimizer, int(model.num_timesteps), hint)  # never save a broken model
+            state = optimizer.state_dict() if optimizer else None
             save_checkpoint(path, model.policy.state_dict(), state, checkpoint_meta(cfg, model, kl_callback, final))
             written.append(path)
             return path
 
-        steps: list[BaseCallback] = [RewardComponentsCallback()]
+        # The finiteness check comes first: a broken update stops the run before a periodic checkpoint saves it.
+        steps: list[BaseCallback] = [FiniteTrainingCallback(hint), RewardComponentsCallback()]
         if kl_callback is not None:
             steps.append(kl_callback)
         if cfg.nlpo_top_p is not None:
@@ -287,15 +308,20 @@ def train(cfg: TrainConfig, callbacks: Sequence[BaseCallback] = (), log: Callabl
             f"{cfg.total_timesteps}, {cfg.n_envs} env(s)" + (f", TensorBoard logs in {tb_dir}" if tb_dir else "")
         )
         learn_kwargs = {"use_masking": masked_env} if algo.masked else {}
-        model.learn(
-            cfg.total_timesteps - start,
-            callback=CallbackList(steps),
-            progress_bar=cfg.progress_bar,
-            reset_num_timesteps=ckpt is None,
-            tb_log_name=cfg.algo,
-            **learn_kwargs,
-        )
-        final = save(final=True)
+        try:
+            model.learn(
+                cfg.total_timesteps - start,
+                callback=CallbackList(steps),
+                progress_bar=cfg.progress_bar,
+                reset_num_timesteps=ckpt is None,
+                tb_log_name=cfg.algo,
+                **learn_kwargs,
+            )
+            final = save(final=True)
+        except TrainingDivergedError as err:
+            kept = written[-1] if written else (ckpt.path if ckpt is not None else None)
+            where = f"; the run's latest valid checkpoint is {kept}" if kept is not None else ""
+            raise TrainingDivergedError(f"{err}{where}") from err
     finally:
         venv.close()
     returns = [float(e["r"]) for e in model.ep_info_buffer]
@@ -311,6 +337,26 @@ def train(cfg: TrainConfig, callbacks: Sequence[BaseCallback] = (), log: Callabl
         checkpoints=written,
         model=model,
     )
+
+
+def divergence_hint(cfg: TrainConfig) -> str:
+    """What to change when a run diverges: the learning rate, and the settings that scale the loss where they are
+    far from their usual values."""
+    unusual = [
+        f"--{flag} {value:g}"
+        for flag, value, usual in (
+            ("value-lr-scale", cfg.value_lr_scale, 100),
+            ("kl-coef", cfg.kl_coef, 10),
+            ("ent-coef", abs(cfg.ent_coef), 10),
+        )
+        if value > usual
+    ]
+    hint = f"lower the learning rate (now --lr {cfg.learning_rate:g})"
+    if unusual:
+        hint += f" or {', '.join(unusual)}"
+    if cfg.temperature < 0.01:
+        hint += f", or raise --temperature (now {cfg.temperature:g})"
+    return hint
 
 
 def resolve_checkpoint_or_none(name: str) -> Path | None:
@@ -347,8 +393,8 @@ def load_policy(model: str, env_id: str, env_kwargs: dict[str, Any] | None = Non
 
     env_id = env_id.removeprefix(MODULE_PREFIX)
     path = Path(model).expanduser()
-    ckpt_path = resolve_checkpoint(path) if path.exists() else None
-    ckpt = load_checkpoint(ckpt_path) if ckpt_path is not None else None
+    # A run folder gives its newest valid checkpoint (warning about newer damaged ones); a named one must be valid.
+    ckpt = open_checkpoint(path) if path.exists() else None
     if ckpt is not None:
         if ckpt.meta["env_id"] != env_id:
             raise CheckpointError(
@@ -363,6 +409,7 @@ def load_policy(model: str, env_id: str, env_kwargs: dict[str, Any] | None = Non
         policy_kwargs = {**ckpt.meta["policy_kwargs"], "model_name": model_name}
         merged = {**ckpt.meta["env_kwargs"], **(env_kwargs or {})}
     else:
+        resolve_model_path(model)  # a model folder that is missing or holds no model: said plainly
         policy_cls, policy_kwargs, model_name = ALGORITHMS["ppo"].policy_class(), {"model_name": model}, model
         merged = dict(env_kwargs or {})
     merged = env_kwargs_for_model(model_name, merged)
@@ -370,7 +417,14 @@ def load_policy(model: str, env_id: str, env_kwargs: dict[str, Any] | None = Non
     try:
         if is_command_level(env):
             raise command_level_error(env_id)
-        policy = policy_cls(env.observation_space, env.action_space, ConstantSchedule(0.0), **policy_kwargs)
+        try:
+            policy = policy_cls(env.observation_space, env.action_space, ConstantSchedule(0.0), **policy_kwargs)
+        except TypeError as err:
+            if ckpt is None:
+                raise
+            raise CheckpointError(
+                f"checkpoint {str(ckpt.path)!r}: its policy_kwargs do not fit {policy_cls.__name__} ({err})"
+            ) from err
     finally:
         env.close()
     if ckpt is not None:
@@ -382,6 +436,7 @@ def load_policy(model: str, env_id: str, env_kwargs: dict[str, Any] | None = Non
         try:
             policy.load_state_dict(ckpt.policy_state, strict=True)
         except RuntimeError as err:
-            raise CheckpointError(f"checkpoint {str(ckpt.path)!r} does not fit its policy: {err}") from err
+            why = " ".join(str(err).split())  # torch lists the mismatches on several lines
+            raise CheckpointError(f"checkpoint {str(ckpt.path)!r} does not fit its policy: {why}") from err
     policy.set_training_mode(False)
     return LoadedPolicy(policy, merged, model_name, ckpt)

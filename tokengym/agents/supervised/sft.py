@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from tokengym.agents.lm.loading import load_lm, resolve_model_path
+from tokengym.agents.running.guards import check_finite_state
 
 
 @dataclass
@@ -47,11 +48,14 @@ class SFTConfig:
     """Seeds the episodes drawn (prompts) and the model's update order."""
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"SFTConfig.{name} must be a positive integer, not {getattr(self, name)!r}")
-        if not self.lr > 0:
-            raise ValueError(f"SFTConfig.lr must be positive, not {self.lr!r}")
+        from tokengym.agents.running.config import MAX_SEED, check_env_id, check_fields
+
+        check_fields(
+            self,
+            ints={"steps": (1, None), "batch_size": (1, None), "seed": (0, MAX_SEED)},
+            floats={"lr": (0.0, None, True)},
+        )
+        self.env_id = check_env_id(self.env_id)
 
 
 def reference_pairs(env: gym.Env, n: int, seed: int) -> list[tuple[list[int], list[int]]]:
@@ -150,23 +154,37 @@ def supervised_finetune(cfg: SFTConfig, out: str | Path | None = None) -> dict[s
 
     Returns:
         A report: steps, first and last loss, minutes, and the output folder.
+
+    Raises:
+        TrainingDivergedError: a loss, gradient or weight that is not finite (a learning rate far too high);
+            nothing is saved then.
     """
     torch.manual_seed(cfg.seed)
     model, tokenizer = load_lm(cfg.model_name)
     env = gym.make(cfg.env_id, tokenizer=tokenizer, **cfg.env_kwargs)
     pairs = demonstration_pairs(env, cfg.steps * cfg.batch_size, seed=cfg.seed * 1_000_003)
     optim = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    hint = f"lower the learning rate (now {cfg.lr:g}, --lr)"
     model.train()
     losses, start = [], time.perf_counter()
     for step in range(cfg.steps):
         batch = pairs[step * cfg.batch_size : (step + 1) * cfg.batch_size]
         loss = sft_loss(model, batch, tokenizer.pad_id)
+        # A non-finite loss or gradient would turn every weight into NaN at this step: stop before it does.
+        if not torch.isfinite(loss):
+            check_finite_state(model, None, step, hint, losses={"loss": loss.item()})
         optim.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if not torch.isfinite(torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)):
+            check_finite_state(model, None, step, hint, gradients=True)
         optim.step()
         losses.append(loss.item())
     model.eval()
+    # Weights can stay finite yet be too large to compute with (a single step at a huge learning rate): the model
+    # must still score a batch before it is saved.
+    with torch.no_grad():
+        final_loss = sft_loss(model, pairs[: cfg.batch_size], tokenizer.pad_id).item()
+    check_finite_state(model, optim, cfg.steps, hint, losses={"loss after training": final_loss})
     report = {
         "steps": cfg.steps,
         "first_loss": losses[0],

@@ -25,11 +25,12 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
+
+from tokengym.envs.validation import check_int, check_mapping, check_number
 
 _KEY_CACHE: dict[str, str] = {}
 
@@ -130,12 +131,9 @@ class TextGame:
             raise ValueError(f"{self.name} level must be {levels_text(self.LEVELS)}, not {level!r}")
         if max_turns is None:
             max_turns = self.DEFAULT_MAX_TURNS
-        if isinstance(max_turns, bool) or not isinstance(max_turns, (int, np.integer)) or max_turns < 1:
-            raise ValueError(f"max_turns must be a positive integer, not {max_turns!r}")
-        check_number("invalid_penalty", invalid_penalty)
         self.level = int(level)
-        self.max_turns = int(max_turns)
-        self.invalid_penalty = float(invalid_penalty)
+        self.max_turns = check_int("max_turns", max_turns, low=1, what="turns per game")
+        self.invalid_penalty = check_number("invalid_penalty", invalid_penalty)
         self.turn = 0
         self.score = 0.0
         self.done = False
@@ -316,17 +314,9 @@ def levels_text(levels: Sequence[int]) -> str:
     return f"one of {tuple(levels)}"
 
 
-def check_number(name: str, value: Any, low: float = 0.0) -> None:
-    """Raise ``ValueError`` unless ``value`` is a finite real number ``>= low``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, not {value!r}")
-    if not math.isfinite(float(value)) or float(value) < low:
-        raise ValueError(f"{name} must be a finite number >= {low:g}, not {value!r}")
-
-
 def make_game(game_cls: type[TextGame], level: int, max_turns: int | None, options: Mapping[str, Any] | None):
     """Build a game from environment arguments, naming the allowed options when one is unknown."""
-    options = dict(options or {})
+    options = check_mapping("game_kwargs", options, f"{{'{game_cls.OPTIONS[0]}': ...}} (the game's options)")
     unknown = sorted(set(options) - set(game_cls.OPTIONS))
     if unknown:
         raise ValueError(

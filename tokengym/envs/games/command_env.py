@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import string
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -10,13 +11,20 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from tokengym.envs.core import integer_action, text_image
+from tokengym.envs.core import integer_action, snapshot_rng, text_image
 from tokengym.envs.games.base import TextGame, levels_text, make_game, normalise_command
 from tokengym.envs.games.coin_collector import CoinCollector
 from tokengym.envs.games.layout import GameTokenizer, env_docstring, level_argument
 from tokengym.envs.games.textnav import TextNav
 from tokengym.envs.games.twenty_questions import TwentyQuestions
 from tokengym.envs.games.wordle import Wordle
+from tokengym.envs.validation import (
+    MAX_COMMAND_CELLS,
+    MAX_TOKENS,
+    check_int,
+    check_reset_options,
+    check_seed,
+)
 from tokengym.tokenizer import TokenCodec, load_tokenizer
 
 UNUSED_SLOT = ""  # what the game receives for a slot no command fills: an empty, unknown command
@@ -32,6 +40,8 @@ class TextGameCommandEnv(gym.Env):
     # None: the longest command of the game's vocabulary. A game whose vocabulary depends on its instance (a pool
     # of generated games) fixes it, so that every pool (train and test) has the same observation space.
     default_max_command_len: ClassVar[int | None] = None
+    #: The keys ``reset(options=...)`` reads: ``repeat_task`` plays the current game again from its start.
+    reset_options: ClassVar[tuple[str, ...]] = ("repeat_task",)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A game's subclass gets its full docstring from its game and its defaults."""
@@ -61,19 +71,18 @@ class TextGameCommandEnv(gym.Env):
         text_len = self.default_max_text_len if max_text_len is None else max_text_len
         slots = self.default_max_commands if max_commands is None else max_commands
         command_len = self.default_max_command_len if max_command_len is None else max_command_len
-        for name, value in (("max_text_len", text_len), ("max_commands", slots), ("max_command_len", command_len)):
-            if value is None and name == "max_command_len":
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        text_len = check_int("max_text_len", text_len, low=1, high=MAX_TOKENS, what="tokens")
+        slots = check_int("max_commands", slots, low=1, high=MAX_COMMAND_CELLS, what="command slots")
+        if command_len is not None:
+            command_len = check_int("max_command_len", command_len, low=1, high=MAX_TOKENS, what="tokens")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, not {render_mode!r}")
         game = make_game(self.game_cls, level, max_turns, game_kwargs)
         if slots < game.max_offered():
             raise ValueError(
                 f"max_commands={slots} is too small for {game.name} level {game.level}, which lists up to "
                 f"{game.max_offered()} commands; use max_commands >= {game.max_offered()}"
             )
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, not {render_mode!r}")
         self.codec: TokenCodec = load_tokenizer(tokenizer)
         self.game = game
         self.level = game.level
@@ -89,6 +98,12 @@ class TextGameCommandEnv(gym.Env):
                 f"{self.tokens.longest_command!r} takes {longest} tokens; use max_command_len >= {longest}"
             )
         self.max_command_len = longest if command_len is None else int(command_len)
+        if self.max_commands * self.max_command_len > MAX_COMMAND_CELLS:
+            raise ValueError(
+                f"max_commands * max_command_len = {self.max_commands * self.max_command_len:,} token ids an "
+                f"observation exceeds the limit of {MAX_COMMAND_CELLS:,} "
+                "(tokengym.envs.validation.MAX_COMMAND_CELLS); lower one of them"
+            )
         vocab = self.codec.vocab_size
         shape = (self.max_commands, self.max_command_len)
         self.action_space = spaces.Discrete(self.max_commands)
@@ -102,15 +117,40 @@ class TextGameCommandEnv(gym.Env):
         )
         self._commands: tuple[str, ...] = ()
         self._status = "new"
+        self._game_rng: np.random.Generator | None = None
 
     # --------------------------------------------------------------------------------------- gym interface
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start a new game drawn with the env's seeded generator; ``options={"repeat_task": True}`` plays the
+        current game again from its start (as the token-level games do, for group baselines)."""
+        seed = check_seed(seed)
+        options = check_reset_options(options, self.reset_options, type(self).__name__)
+        if options.get("repeat_task") and self._game_rng is None:
+            raise RuntimeError("reset(options={'repeat_task': True}) has no game to repeat; reset once without it")
+        restore = snapshot_rng(self)
         super().reset(seed=seed)
-        self.game.reset(rng=self.np_random)
+        if options.get("repeat_task"):
+            rng = copy.deepcopy(self._game_rng)
+        else:
+            rng, game_rng = self.np_random, copy.deepcopy(self.np_random)
+        try:
+            self.game.reset(rng=rng)
+        except BaseException:
+            restore()
+            self._status = "new"  # the game was (partly) reset: the previous episode cannot go on
+            raise
+        if not options.get("repeat_task"):
+            self._game_rng = game_rng
         self._status = "running"
         obs = self._observe()
         return obs, {"text": str(self.game.text()), "commands": list(self._commands)}
+
+    @property
+    def episode_step_limit(self) -> int:
+        """The most steps an episode can take: one per turn, ``max_turns`` (see
+        :func:`tokengym.envs.match_time_limit`)."""
+        return self.max_turns
 
     def step(self, action: Any):
         slot = self._check_action(action)
@@ -290,13 +330,16 @@ def _command_doc(
     longest = "the longest command of the game" if command_len is None else str(command_len)
     arguments = (
         f"- ``level`` (1): {levels_text(game_cls.LEVELS)}.\n"
-        f"- ``max_turns`` (None: {game_cls.DEFAULT_MAX_TURNS}): turns per game; pass ``max_episode_steps`` too.\n"
+        f"- ``max_turns`` (None: {game_cls.DEFAULT_MAX_TURNS}): turns per game; ``gym.make`` fits the\n"
+        "  ``TimeLimit`` to it (one step per turn).\n"
         "- ``tokenizer`` (None: the embedded one): a tokenizer object, local path or hub id.\n"
         f"- ``max_text_len`` (None: {text_len}): text budget in tokens.\n"
         f"- ``max_commands`` (None: {slots}): command slots; at least the most commands the level lists.\n"
         f"- ``max_command_len`` (None: {longest}): token columns of ``command_ids``.\n"
         "- ``game_kwargs``: the game's options (below).\n"
-        "- ``render_mode``: ``None``, ``'ansi'``, ``'human'`` or ``'rgb_array'``.\n\n"
+        "- ``render_mode``: ``None``, ``'ansi'``, ``'human'`` or ``'rgb_array'``.\n"
+        "- ``reset(options={'repeat_task': True})`` plays the current game again from its start (the only option).\n"
+        "\n"
         f'```python\nenv = gym.make("{env_id}"{level_argument(game_cls, 3)})\n```\n\n'
         "``CommandTextWrapper(env)`` steps with the text of a command instead of its slot."
     )

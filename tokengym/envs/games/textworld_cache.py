@@ -11,10 +11,12 @@ compiler, then reused by every environment and process that asks for it::
 ``$XDG_CACHE_HOME/tokengym/textworld``, else ``~/.cache/tokengym/textworld``. ``<settings>`` names the
 challenge's settings, sorted (``level-3``, ``cook-1_cut-0_..._take-1``).
 
-A folder counts only when its manifest matches the key (challenge, settings, seed, TextWorld's version, format)
-and the size and SHA-256 of each game file; anything else (a partial copy, a corrupt file, another TextWorld
-version) is generated again. A game is generated into a temporary folder beside its final place and moved
-there with ``os.replace``, so a half-written game never sits in the cache. On POSIX systems a lock file per
+A folder counts only when its manifest has the manifest's shape (:data:`MANIFEST_FIELDS`), matches the key
+(challenge, settings, seed, TextWorld's version, format) and the size and SHA-256 of each game file, a regular
+file in the folder; anything else (a partial copy, a corrupt file, a damaged or hand-edited manifest, another
+TextWorld version) is generated again; damage (not another version) gets a :class:`GameCacheWarning` saying
+what was repaired. A game is generated into a temporary folder beside its final place and moved there with
+``os.replace``, so a half-written game never sits in the cache. On POSIX systems a lock file per
 game keeps two processes (``SubprocVecEnv`` workers) from generating the same game twice: a process that
 finds a game locked generates the next missing one and comes back for it.
 
@@ -33,8 +35,10 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,14 +55,43 @@ FORMAT = 1
 MANIFEST = "tokengym.json"
 GAME_FILES = ("game.z8", "game.json")
 INSTALL_HINT = "pip install 'tokengym[textworld]'"
+MAX_MANIFEST_BYTES = 64 << 20  # a cooking game's manifest, with every admissible command, is a few hundred kB
+SHA256 = re.compile(r"[0-9a-f]{64}")
+# The manifest's keys: the type each holds (checked in full before any is used) and whether it may be null.
+MANIFEST_FIELDS: dict[str, tuple[str, bool]] = {
+    "format": ("int", False),
+    "textworld": ("str", True),
+    "challenge": ("str", False),
+    "settings": ("dict", False),
+    "seed": ("int", False),
+    "files": ("files", False),
+    "commands": ("str_list", False),
+    "max_score": ("int", False),
+    "walkthrough": ("str_list", True),
+}
+FIELD_KINDS = {
+    "int": "an integer",
+    "str": "a string",
+    "dict": "an object",
+    "files": f"an object describing {' and '.join(GAME_FILES)} (each a size and a SHA-256), and nothing else",
+    "str_list": "a list of strings",
+}
 
 
 class BrokenGameError(ValueError):
     """A game folder that is incomplete, corrupt, or made for another key (the cache generates it again)."""
 
 
+class OtherGameError(BrokenGameError):
+    """A sound game folder made for another key (another TextWorld version, say): replaced without a warning."""
+
+
 class GameGenerationError(RuntimeError):
     """TextWorld could not generate or compile a game with these settings."""
+
+
+class GameCacheWarning(UserWarning):
+    """A damaged game folder (or lock file, or settings folder) of the cache was found and repaired."""
 
 
 @dataclass(frozen=True)
@@ -173,45 +206,84 @@ def load_game_files(folder: str | os.PathLike, key: Mapping[str, Any] | None = N
 
     Raises:
         FileNotFoundError: the folder does not exist.
-        BrokenGameError: no manifest (a partial folder), a manifest for another key, or a game file whose size
-            or SHA-256 differs from the manifest's (a corrupt or truncated file).
+        BrokenGameError: no manifest (a partial folder), a manifest of the wrong shape or for another key, or a
+            game file that is not a regular file or whose size or SHA-256 differs from the manifest's (a corrupt or
+            truncated file).
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"no TextWorld game folder at {folder}")
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BrokenGameError(f"{folder} has no {MANIFEST}: the game was not completely written") from None
-    except (OSError, ValueError) as exc:
-        raise BrokenGameError(f"{folder / MANIFEST} is unreadable: {exc}") from exc
-    if not isinstance(manifest, dict):
-        raise BrokenGameError(f"{folder / MANIFEST} is not a tokengym game manifest")
+    manifest = _read_manifest(folder)
     if key is not None:
         found = {k: manifest.get(k) for k in key}
         if found != dict(key):
-            raise BrokenGameError(f"{folder} holds another game ({found}), not {dict(key)}")
+            raise OtherGameError(f"{folder} holds another game ({found}), not {dict(key)}")
     for name in GAME_FILES:
-        expected = manifest.get("files", {}).get(name)
+        expected = manifest["files"][name]
         path = folder / name
-        if not isinstance(expected, dict):
-            raise BrokenGameError(f"{folder / MANIFEST} does not describe {name}")
-        if not path.is_file():
-            raise BrokenGameError(f"{path} is missing")
-        if path.stat().st_size != expected.get("size") or _digest(path) != expected.get("sha256"):
+        if path.is_symlink() or not path.is_file():
+            raise BrokenGameError(f"{path} is missing or not a regular file")
+        if path.stat().st_size != expected["size"] or _digest(path) != expected["sha256"]:
             raise BrokenGameError(f"{path} is corrupt: its size or checksum differs from the manifest's")
+    walkthrough = manifest.get("walkthrough")
+    return GameFiles(
+        folder=folder,
+        challenge=manifest["challenge"],
+        settings=dict(manifest["settings"]),
+        seed=manifest["seed"],
+        commands=tuple(manifest["commands"]),
+        max_score=manifest["max_score"],
+        walkthrough=None if walkthrough is None else tuple(walkthrough),
+    )
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    """The folder's manifest, parsed and checked against :data:`MANIFEST_FIELDS`; else :class:`BrokenGameError`."""
+    path = folder / MANIFEST
     try:
-        return GameFiles(
-            folder=folder,
-            challenge=str(manifest["challenge"]),
-            settings=dict(manifest["settings"]),
-            seed=int(manifest["seed"]),
-            commands=tuple(manifest["commands"]),
-            max_score=int(manifest["max_score"]),
-            walkthrough=None if manifest.get("walkthrough") is None else tuple(manifest["walkthrough"]),
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise BrokenGameError(f"{path} is too large to be a game manifest")
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BrokenGameError(f"{folder} has no {MANIFEST}: the game was not completely written") from None
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested deeper than any manifest
+        raise BrokenGameError(f"{path} is unreadable: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise BrokenGameError(f"{path} is not a tokengym game manifest")
+    for key, (kind, nullable) in MANIFEST_FIELDS.items():
+        value = manifest.get(key)
+        if not (value is None and nullable and key in manifest) and not _has_kind(value, kind):
+            raise BrokenGameError(f"{path}: {key!r} must be {FIELD_KINDS[kind]}, not {_short(value)}")
+    return manifest
+
+
+def _has_kind(value: Any, kind: str) -> bool:
+    if kind == "int":
+        return type(value) is int
+    if kind == "str":
+        return type(value) is str
+    if kind == "dict":
+        return isinstance(value, dict)
+    if kind == "str_list":
+        return isinstance(value, list) and all(type(item) is str for item in value)
+    # files: exactly the game's files, so no entry can name anything outside the folder
+    return (
+        isinstance(value, dict)
+        and set(value) == set(GAME_FILES)
+        and all(
+            isinstance(entry, dict)
+            and type(entry.get("size")) is int
+            and entry["size"] >= 0
+            and type(entry.get("sha256")) is str
+            and SHA256.fullmatch(entry["sha256"]) is not None
+            for entry in value.values()
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BrokenGameError(f"{folder / MANIFEST} lacks a field: {exc}") from exc
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def ensure_games(
@@ -223,7 +295,7 @@ def ensure_games(
     """The games of ``seeds``, from the cache, generating (or repairing) those it lacks.
 
     Raises:
-        ValueError: an unknown challenge.
+        ValueError: an unknown challenge, or a cache location that is not a folder.
         ImportError: a game must be generated and ``textworld`` is not installed.
         GameGenerationError: TextWorld failed to generate or compile a game.
     """
@@ -257,11 +329,17 @@ def ensure_games(
 @contextlib.contextmanager
 def _locked(folder: Path, blocking: bool) -> Iterator[bool]:
     """Hold the lock of ``folder``'s game; yields whether it was acquired (always, when ``blocking``)."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    _make_parents(folder)
     if fcntl is None:  # pragma: no cover - Windows
         yield True
         return
-    with open(folder.parent / f".{folder.name}.lock", "a+b") as handle:
+    lock = folder.parent / f".{folder.name}.lock"
+    if lock.is_dir() and not lock.is_symlink():
+        shutil.rmtree(lock, ignore_errors=True)
+        warnings.warn(
+            f"TextWorld game cache: replaced the folder {lock} by a lock file", GameCacheWarning, stacklevel=3
+        )
+    with open(lock, "a+b") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
         except BlockingIOError:
@@ -273,16 +351,42 @@ def _locked(folder: Path, blocking: bool) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _make_parents(folder: Path) -> None:
+    """Make the challenge and settings folders above ``folder``, replacing a file that sits where one belongs."""
+    for parent in (folder.parent.parent, folder.parent):
+        if (parent.exists() or parent.is_symlink()) and not parent.is_dir():
+            parent.unlink()  # only the cache writes here: a file in a folder's place is damage, not data
+            warnings.warn(
+                f"TextWorld game cache: replaced the file {parent} by a folder", GameCacheWarning, stacklevel=4
+            )
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise ValueError(
+            f"the TextWorld game cache {folder.parents[2]} is not a folder ({exc}); point the cache "
+            "elsewhere (TOKENGYM_CACHE_DIR, or cache_dir=)"
+        ) from exc
+
+
 def _load_or_generate(challenge: str, settings: dict[str, Any], seed: int, folder: Path) -> GameFiles:
     key = _key(challenge, settings, seed)
+    damage = None
     try:
         return load_game_files(folder, key)  # another process may have made it meanwhile
-    except (FileNotFoundError, BrokenGameError):
+    except (FileNotFoundError, OtherGameError):  # not there yet, or made by another TextWorld: no damage
         pass
+    except BrokenGameError as exc:
+        damage = str(exc)
     if fcntl is not None:  # under the lock, temporary folders of this game were left by dead processes
         for stale in folder.parent.glob(f".{folder.name}.tmp-*"):
             shutil.rmtree(stale, ignore_errors=True)
-    return _generate(challenge, settings, seed, folder)
+    game = _generate(challenge, settings, seed, folder)
+    if damage is not None:  # under the lock and written atomically: a broken folder here is damage, not work
+        what = damage.replace(f"{folder}{os.sep}", "").replace(f"{folder} ", "the folder ")
+        warnings.warn(
+            f"TextWorld game cache: repaired {folder} ({what}) by generating it again", GameCacheWarning, stacklevel=3
+        )
+    return game
 
 
 def _generate(challenge: str, settings: dict[str, Any], seed: int, folder: Path) -> GameFiles:

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from tokengym.envs import validation
 from tokengym.envs.games.base import StepResult, TextGame, check_number, normalise_command
 from tokengym.envs.games.textworld_cache import GameFiles, ensure_games, import_textworld
 
@@ -379,6 +380,6 @@ def check_count(name: str, value: Any, most: int) -> None:
 
 
 def check_choice(name: str, value: Any, choices: tuple) -> None:
-    """Raise ``ValueError`` unless ``value`` is one of ``choices`` (booleans and integers kept apart)."""
-    if isinstance(value, bool) != isinstance(choices[0], bool) or value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, not {value!r}")
+    """Raise ``ValueError`` unless ``value`` is one of ``choices``, of the same kind (``6.0`` is not the choice
+    ``6``, ``True`` not ``1``): :func:`tokengym.envs.validation.check_choice`."""
+    validation.check_choice(name, value, choices)

@@ -32,6 +32,7 @@ class TextGameTokenEnv(TokenEnv):
     truncation_side: ClassVar[str] = "right"
     default_max_prompt_len: ClassVar[int] = 192
     default_max_new_tokens: ClassVar[int] = 16
+    min_prompt_len: ClassVar[int] = 16  # room for a line of game text and the command prompt
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """A game's subclass gets its full docstring from its game and its defaults."""
@@ -72,8 +73,6 @@ class TextGameTokenEnv(TokenEnv):
                 f"{self.tokens.longest_command!r} takes {longest} tokens plus end-of-sequence; "
                 f"use max_new_tokens >= {longest + 1}"
             )
-        if self.max_prompt_len < 16:
-            raise ValueError(f"max_prompt_len={self.max_prompt_len} leaves no room for game text; use at least 16")
         self._node: CommandTrie | None = None
         self._command_ended = False
         self._game_rng: np.random.Generator | None = None
@@ -87,14 +86,23 @@ class TextGameTokenEnv(TokenEnv):
     # ----------------------------------------------------------------------------------------- task hooks
 
     def _sample(self, options: Mapping[str, Any]) -> Sample:
-        self._game_rng = copy.deepcopy(self.np_random)  # the draw of this game, for repeat_task
-        return self._prompt(self.game.reset(rng=self.np_random))
+        game_rng = copy.deepcopy(self.np_random)  # the draw of this game, for repeat_task
+        sample = self._new_game(self.np_random)
+        self._game_rng = game_rng
+        return sample
 
     def _repeat_sample(self) -> Sample:
         # The same game from its start: the game is drawn again from a copy of the generator as it was.
         if self._game_rng is None:
             raise RuntimeError("reset(options={'repeat_task': True}) has no game to repeat; reset once without it")
-        return self._prompt(self.game.reset(rng=copy.deepcopy(self._game_rng)))
+        return self._new_game(copy.deepcopy(self._game_rng))
+
+    def _new_game(self, rng: np.random.Generator) -> Sample:
+        try:
+            return self._prompt(self.game.reset(rng=rng))
+        except BaseException:
+            self._status = "new"  # the game was (partly) reset: the previous episode cannot go on
+            raise
 
     def _end_of_completion(self, completion: str, ended_by_eos: bool) -> tuple[float, bool, dict[str, Any]]:
         result: StepResult = self.game.step(completion)
@@ -125,8 +133,12 @@ class TextGameTokenEnv(TokenEnv):
         return obs, info
 
     def step(self, action: Any):
-        self._command_ended = False
-        obs, reward, terminated, truncated, info = super().step(action)
+        ended_before, self._command_ended = self._command_ended, False
+        try:
+            obs, reward, terminated, truncated, info = super().step(action)
+        except BaseException:
+            self._command_ended = ended_before  # a refused step leaves the env as it was
+            raise
         if not self._command_ended and self._node is not None:
             self._node = self._node.child(int(self._ids[self._pos - 1]))
         return obs, reward, terminated, truncated, info
@@ -206,11 +218,14 @@ _MODE_SECTIONS = {
 def _token_doc(game_cls: type[TextGame], env_id: str, cmd_id: str, prompt_len: int, new_tokens: int) -> str:
     arguments = (
         f"- ``level`` (1): {levels_text(game_cls.LEVELS)}.\n"
-        f"- ``max_turns`` (None: {game_cls.DEFAULT_MAX_TURNS}): turns per game; pass ``max_episode_steps`` too.\n"
+        f"- ``max_turns`` (None: {game_cls.DEFAULT_MAX_TURNS}): turns per game; ``gym.make`` fits the\n"
+        "  ``TimeLimit`` to it (``max_turns * max_new_tokens`` steps).\n"
         "- ``tokenizer`` (None: the embedded one): a tokenizer object, local path or hub id.\n"
         f"- ``max_prompt_len`` (None: {prompt_len}), ``max_new_tokens`` (None: {new_tokens}): token budgets.\n"
         "- ``game_kwargs``: the game's options (below).\n"
-        "- ``render_mode``: ``None``, ``'ansi'``, ``'human'`` or ``'rgb_array'``.\n\n"
+        "- ``render_mode``: ``None``, ``'ansi'``, ``'human'`` or ``'rgb_array'``.\n"
+        "- ``reset(options={'repeat_task': True})`` plays the current game again from its start (the only option).\n"
+        "\n"
         f'```python\nenv = gym.make("{env_id}"{level_argument(game_cls, 2)})\n```'
     )
     variants = (

@@ -39,6 +39,7 @@ from tokengym.envs.users.base import (
 )
 from tokengym.envs.users.human import HumanUser
 from tokengym.envs.users.simulated import CorpusUser, PersonaUser, SupportUser
+from tokengym.envs.validation import short_repr
 
 __all__ = [
     "USER_NAMES",
@@ -51,6 +52,7 @@ __all__ = [
     "UserSimulator",
     "UserSimulatorError",
     "UserTurn",
+    "check_user_spec",
     "is_farewell",
     "make_user",
 ]
@@ -68,6 +70,7 @@ def make_user(spec: Any, split: str = "train", patience: int = 4, personas: Any 
         ValueError: an unknown name or an empty list.
         TypeError: anything else.
     """
+    check_user_spec(spec)
     if isinstance(spec, str):
         if spec == "corpus":
             return CorpusUser(split=split, patience=patience)
@@ -75,12 +78,37 @@ def make_user(spec: Any, split: str = "train", patience: int = 4, personas: Any 
             return PersonaUser(split=split, personas=personas, patience=patience)
         if spec == "support":
             return SupportUser(split=split, patience=patience)
-        if spec == "human":
-            return HumanUser()
-        raise ValueError(f"unknown user {spec!r}; choose one of {USER_NAMES}, a UserSimulator, or a list of them")
+        return HumanUser()  # the only name left: check_user_spec refused the others
     if isinstance(spec, UserSimulator):
         return spec
-    if isinstance(spec, Sequence) and spec:
-        users = [make_user(s, split, patience, personas) for s in spec]
-        return users[0] if len(users) == 1 else UserMix(users)
-    raise TypeError(f"users must be a name of {USER_NAMES}, a UserSimulator or a non-empty list of them, not {spec!r}")
+    users = [make_user(s, split, patience, personas) for s in spec]
+    return users[0] if len(users) == 1 else UserMix(users)
+
+
+def check_user_spec(spec: Any) -> None:
+    """Check a ``users`` spec without building anything: a name of :data:`USER_NAMES`, a :class:`UserSimulator`,
+    or a non-empty list or tuple of them.
+
+    Raises:
+        ValueError: an unknown name, an empty list or a list of lists.
+        TypeError: anything else.
+    """
+    if isinstance(spec, str):
+        if spec not in USER_NAMES:
+            raise ValueError(
+                f"unknown user {short_repr(spec)}; choose one of {USER_NAMES}, a UserSimulator, or a list of them"
+            )
+        return
+    if isinstance(spec, UserSimulator):
+        return
+    if isinstance(spec, Sequence) and not isinstance(spec, (bytes, bytearray)):
+        if not spec:
+            raise ValueError(f"users is an empty list; name at least one user of {USER_NAMES} or pass a UserSimulator")
+        for item in spec:
+            if isinstance(item, Sequence) and not isinstance(item, str):
+                raise ValueError(f"users must be a flat list of user names or UserSimulators, not {short_repr(spec)}")
+            check_user_spec(item)
+        return
+    raise TypeError(
+        f"users must be a name of {USER_NAMES}, a UserSimulator or a non-empty list of them, not {short_repr(spec)}"
+    )

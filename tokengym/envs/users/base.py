@@ -121,6 +121,16 @@ def strip_greeting(text: str) -> str:
     return rest if rest.strip() else text
 
 
+def _is_weight(value: Any) -> bool:
+    """Whether ``value`` is a finite non-negative number (a user's share of a mix)."""
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, (bool, np.bool_))
+        and bool(np.isfinite(value))
+        and value >= 0
+    )
+
+
 def check_patience(patience: Any) -> int:
     """``patience`` as an int; ``ValueError`` unless it is a positive integer."""
     if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:
@@ -204,7 +214,11 @@ class UserMix:
             if not isinstance(user, UserSimulator):
                 raise TypeError(f"{user!r} is not a user simulator (it needs name, start and respond)")
         if weights is not None and (
-            len(weights) != len(users) or any(not w >= 0 for w in weights) or not sum(weights) > 0
+            isinstance(weights, (str, bytes))
+            or not isinstance(weights, Sequence)
+            or len(weights) != len(users)
+            or not all(_is_weight(w) for w in weights)
+            or not sum(weights) > 0
         ):
             raise ValueError(f"weights must be {len(users)} non-negative numbers with a positive sum, not {weights!r}")
         self.users = tuple(users)

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from tokengym.envs.users.base import UserTurn
+from tokengym.envs.validation import check_bool
 
 __all__ = ["HumanUser"]
 
@@ -45,7 +46,7 @@ class HumanUser:
     ) -> None:
         self.input_stream = input_stream
         self.output_stream = output_stream
-        self.ask_rating = bool(ask_rating)
+        self.ask_rating = check_bool("ask_rating", ask_rating)
         self._ratings: list[float] = []
 
     def __deepcopy__(self, memo: dict[int, Any]) -> HumanUser:

@@ -24,6 +24,7 @@ from tokengym.envs.users.base import (
     pick,
     strip_greeting,
 )
+from tokengym.envs.validation import short_repr
 from tokengym.rewards.conversation import content_words, mentions, tone_of
 
 __all__ = ["SOURCES", "CorpusUser", "PersonaUser", "SupportUser"]
@@ -210,6 +211,11 @@ class PersonaUser(SimulatedUser):
             self.personas: tuple[PersonaProfile, ...] | None = None
         elif isinstance(personas, (str, bytes)) or hasattr(personas, "__fspath__"):
             self.personas = tuple(load_personas(personas))
+        elif not isinstance(personas, Sequence):
+            raise ValueError(
+                f"personas must be a persona file (a path) or a list of personas (PersonaProfile objects or "
+                f"mappings), not {short_repr(personas)}"
+            )
         else:
             self.personas = tuple(
                 p if isinstance(p, PersonaProfile) else PersonaProfile.from_mapping(p, f"persona {i}")
