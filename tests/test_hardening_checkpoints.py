@@ -11,6 +11,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -380,9 +381,9 @@ def test_eval_of_a_run_folder_takes_the_newest_valid_checkpoint(lm_run, tmp_path
     ties = {"lm.transformer.h.0.ln_1.weight": "lm.transformer.h.0.ln_2.weight"}  # same shape: silently swapped before
     edit(checkpoint_folder(run, 32), setter("tied_weights", ties))
     before = snapshot(run)
-    with pytest.warns(CheckpointWarning, match="using step-000000016.*would replace the stored tensor"):
-        code, out, err = run_cli("eval", ENV, "--model", str(run), "--episodes", "1", "--json")
+    code, out, err = run_cli("eval", ENV, "--model", str(run), "--episodes", "1", "--json")
     assert code == 0, err
+    assert re.search(r"tokengym eval: warning: .*using step-000000016.*would replace the stored tensor", err), err
     assert json.loads(out)["checkpoint"]["num_timesteps"] == 16
     code, _, err = run_cli("eval", ENV, "--model", str(checkpoint_folder(run, 32)), "--episodes", "1")
     assert code == 2 and "would replace the stored tensor" in err and len(err.strip().splitlines()) == 1
@@ -398,3 +399,15 @@ def test_a_checkpoint_whose_policy_settings_do_not_fit_gets_a_checkpoint_error(l
     edit(folder, nested("policy_kwargs", "bogus", 1))
     with pytest.raises(CheckpointError, match="its policy_kwargs do not fit"):
         load_policy(str(folder), ENV)
+
+
+def test_the_cli_shows_a_skipped_checkpoint_as_one_warning_line(lm_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(lm_run[0], run)
+    checkpoint_folder(run, 48).mkdir()
+    code, out, err = run_cli("eval", ENV, "--model", str(run), "--episodes", "1", "--json")
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if "warning" in line]
+    assert len(lines) == 1 and lines[0].startswith("tokengym eval: warning: run folder "), err
+    assert "using step-000000032" in lines[0] and "skipped step-000000048 (an empty folder)" in lines[0]
+    assert json.loads(out)["checkpoint"]["num_timesteps"] == 32

@@ -25,10 +25,12 @@ unknown flag, a number that is not one) take the same one-line form (:class:`One
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Callable
-from typing import NoReturn
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
 
 import gymnasium as gym
 
@@ -87,10 +89,37 @@ def error_message(err: BaseException) -> str:
     return text
 
 
+def library_warnings() -> tuple[type[Warning], ...]:
+    """The warnings tokengym itself gives about the user's files (a skipped checkpoint, a repaired game cache)."""
+    from tokengym.agents.running.checkpoint import CheckpointWarning
+    from tokengym.envs.games.textworld_cache import GameCacheWarning
+
+    return (CheckpointWarning, GameCacheWarning)
+
+
+@contextlib.contextmanager
+def one_line_warnings(command: str) -> Iterator[None]:
+    """Show tokengym's own warnings as ``tokengym <command>: warning: <message>``, other warnings as Python does."""
+    ours = library_warnings()
+    with warnings.catch_warnings():
+        python_shows = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], *rest: Any, **kwargs: Any) -> None:
+            if issubclass(category, ours):
+                print(f"tokengym {command}: warning: {' '.join(str(message).split())}", file=sys.stderr)
+            else:
+                python_shows(message, category, *rest, **kwargs)
+
+        warnings.showwarning = show
+        yield
+
+
 def run_command(command: str, func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
-    """Run a command; a bad-input error becomes one line on standard error and exit status 2."""
+    """Run a command; a bad-input error becomes one line on standard error and exit status 2, and the library's
+    warnings one line each (:func:`one_line_warnings`)."""
     try:
-        return func(args)
+        with one_line_warnings(command):
+            return func(args)
     except Exception as err:
         if not isinstance(err, bad_input_errors()) and not refused_env_arguments(err):
             raise  # a bug: its traceback is what a report needs
