@@ -13,6 +13,7 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 import torch
+from cli_runner import run_cli
 from safetensors.torch import load_file
 from stable_baselines3.common.callbacks import BaseCallback
 
@@ -39,13 +40,6 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:

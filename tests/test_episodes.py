@@ -1,34 +1,25 @@
 """The one episode runner under every evaluation: its masking rule, its records, its determinism, and the three
 consumers (``evaluate_policy_text``, ``evaluate_win_rate``, ``tokengym eval``) agreeing on masks."""
 
-import contextlib
-import io
 import json
 
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from cli_runner import run_cli
 
 import tokengym  # noqa: F401  (registers the environments)
 from tokengym.agents.episodes import Episode, play_episodes, takes_action_masks, uses_action_masks
 from tokengym.agents.running.evaluate import evaluate_policy_text
 from tokengym.agents.running.train import load_policy
 from tokengym.agents.textgame import RandomCommandAgent, evaluate_win_rate, held_out_seeds
-from tokengym.cli import main
 from tokengym.envs.games.token_env import TextGameTokenEnv
 
 SMALL = {"level": 1, "max_turns": 5}
 GAME = "CoinCollector-v0"
 GAME_KWARGS = {"max_turns": 4}
 BUDGET = ["--steps", "32", "--n-steps", "16", "--batch-size", "16", "--no-progress"]
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 class _Unmaskable:

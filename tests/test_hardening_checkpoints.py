@@ -6,9 +6,7 @@ loaded; ``eval`` and ``--resume`` of a run folder skip an empty (or, for ``eval`
 and say which one they took; staging folders of killed writes are removed by the next write.
 """
 
-import contextlib
 import dataclasses
-import io
 import json
 import os
 import re
@@ -18,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_runner import run_cli
 
 from tokengym.agents.running import checkpoint as ck
 from tokengym.agents.running.checkpoint import (
@@ -35,7 +34,6 @@ from tokengym.agents.running.checkpoint import (
     save_checkpoint,
 )
 from tokengym.agents.running.train import TrainConfig, load_policy, train
-from tokengym.cli import main
 
 ENV = "TokenSubset-v0"
 META = {
@@ -336,13 +334,6 @@ def test_a_damaged_newest_checkpoint_is_skipped_by_eval_and_refused_by_resume(tm
 
 
 # ------------------------------------------------------------------------------------ through train and the CLI
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ import typing
 import numpy as np
 import pytest
 import torch
+from cli_runner import run_cli
 
 from tokengym.agents.running.checkpoint import CONFIG_FILE, list_checkpoints
 from tokengym.agents.running.config import FLOAT_LIMITS, INT_LIMITS, MAX_SEED, TrainConfig
@@ -28,31 +29,11 @@ from tokengym.agents.running.demo import DemoConfig
 from tokengym.agents.running.guards import FiniteTrainingCallback, TrainingDivergedError, check_finite_state
 from tokengym.agents.running.train import train
 from tokengym.agents.supervised.sft import SFTConfig, supervised_finetune
-from tokengym.cli import main
 from tokengym.cli.errors import SHOW_TRACEBACK, error_message, run_command
 
 ENV = "TokenSubset-v0"
 BUDGET = ["--steps", "32", "--n-steps", "16", "--batch-size", "16", "--no-progress", "--no-tensorboard"]
 DEEP_SPEC = "(" * 5000 + "rouge_l" + ")" * 5000
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Micro models run fastest on one thread, and do not oversubscribe cores shared with other work."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def run_cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(argv))
-        except SystemExit as exit_:  # argparse's errors exit
-            code = exit_.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def assert_one_line_error(command: str, code: int, err: str, message: str) -> None:
@@ -380,7 +361,7 @@ def test_sft_stops_at_the_first_non_finite_loss(micro_lm, monkeypatch):
 
 def test_a_rollout_larger_than_memory_is_refused_before_anything_is_built(tmp_path, monkeypatch, micro_lm):
     """NumPy reserves a rollout buffer lazily: a typo in --n-steps would fail only when memory runs out."""
-    monkeypatch.setattr("tokengym.agents.replay._available_bytes", lambda: 100_000_000)
+    monkeypatch.setattr("tokengym.agents.replay.available_bytes", lambda: 100_000_000)
     run = tmp_path / "run"
     code, _, err = run_cli(
         "train", ENV, "--model", micro_lm, "--steps", "1000000", "--n-steps", "1000000", "--batch-size", "1000",

@@ -16,7 +16,8 @@ from stable_baselines3.common.buffers import DictReplayBuffer
 from stable_baselines3.common.preprocessing import get_action_dim
 
 
-def _available_bytes() -> int:
+def available_bytes() -> int:
+    """The memory available now, in bytes (what replay buffers and rollouts are sized against)."""
     try:
         import psutil
 
@@ -83,7 +84,7 @@ def check_replay_memory(
     rows = max(buffer_size // n_envs, 1) + (1 if optimize_memory_usage else 0)
     total = rows * n_envs * per_transition
     if memory_budget_gb is None:
-        budget = _available_bytes()
+        budget = available_bytes()
         what = f"the memory available now ({budget / 1e9:.2f} GB)"
     else:
         if not memory_budget_gb > 0:

@@ -16,6 +16,7 @@ the field) rather than turned into text such as ``"42"`` or ``"nan"``, which a r
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -374,3 +375,15 @@ def _csv_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
     except csv.Error as err:
         raise DataFileError(f"{path}:{reader.line_num}: malformed CSV ({err})") from None
     return rows
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a file's bytes, as 64 hex digits (read in blocks, so large files take little memory).
+
+    Checkpoints and the TextWorld game cache both record their files' digests with it.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,4 +1,5 @@
-"""One way to build and run a model: :mod:`.config`-level settings (:class:`~.train.TrainConfig`), the algorithm
-table and builder (:mod:`.algorithms`), :func:`~.train.train`, checkpoints (:mod:`.checkpoint`), evaluation on
-held-out episodes (:mod:`.evaluate`) and the demo (:mod:`.demo`), a preset run through ``train()``.
+"""One way to build and run a model: the settings (:class:`~.config.TrainConfig`), the algorithm table and builder
+(:mod:`.algorithms`), :func:`~.train.train`, checkpoints (:mod:`.checkpoint`), evaluation on held-out episodes
+(:mod:`.evaluate`), the demo (:mod:`.demo`, a preset run through ``train()``) and the text-game presets
+(:mod:`.presets`).
 """

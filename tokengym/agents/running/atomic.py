@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -27,15 +26,6 @@ from pathlib import Path
 # What staging_folder and move_into_place leave beside a target when a write is killed: ".<target>.tmp-<random>"
 # (the new version being written) and ".<target>.old-<random>" (the replaced version, on its way out).
 LEFTOVER = re.compile(r"\.(?P<target>.+)\.(?P<kind>tmp|old)-[A-Za-z0-9_]+")
-
-
-def sha256_file(path: Path) -> str:
-    """The SHA-256 of a file's bytes, as 64 hex digits."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def staging_folder(target: Path) -> Path:

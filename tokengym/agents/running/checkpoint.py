@@ -53,7 +53,6 @@ from tokengym.agents.running.atomic import (
     fsync_tree,
     move_into_place,
     remove_leftovers,
-    sha256_file,
     staging_folder,
 )
 from tokengym.agents.running.checkpoint_schema import (
@@ -67,6 +66,7 @@ from tokengym.agents.running.checkpoint_schema import (
     check_description,
     parse_description,
 )
+from tokengym.data.loaders import sha256_file
 
 # Re-exported: the file names, format and error of a checkpoint, and the atomic writing it uses.
 __all__ = [

@@ -178,9 +178,8 @@ class TrainConfig:
         if self.group_size > 1 and not algo.on_policy:
             raise ValueError(f"group baselines (group_size > 1) work with on-policy algorithms, not {self.algo}")
         if self.kl_coef > 0 and not algo.on_policy:
-            raise ValueError(
-                f"the KL penalty works with on-policy algorithms (ppo, a2c, trpo, maskable_ppo), not {self.algo}"
-            )
+            on_policy = ", ".join(name for name, row in ALGORITHMS.items() if row.on_policy)
+            raise ValueError(f"the KL penalty works with on-policy algorithms ({on_policy}), not {self.algo}")
         if self.target_kl is not None and not self.kl_coef > 0:
             raise ValueError("target_kl adapts the KL coefficient: pass a starting kl_coef > 0 as well")
         if self.nlpo_top_p is not None and self.algo != "maskable_ppo":

@@ -200,11 +200,11 @@ def check_rollout_memory(observation_space: gym.spaces.Space, n_steps: int, n_en
     Raises:
         ValueError: naming the sizes and the largest ``n_steps`` that fits, when the buffer would not fit.
     """
-    from tokengym.agents.replay import _available_bytes  # the memory measure the replay buffers use too
+    from tokengym.agents.replay import available_bytes  # the memory measure the replay buffers use too
 
     spaces = observation_space.spaces if isinstance(observation_space, gym.spaces.Dict) else {"obs": observation_space}
     per_step = sum(int(np.prod(space.shape or ())) * 4 for space in spaces.values()) + 8 * 4
-    total, budget = per_step * n_steps * n_envs, _available_bytes() // 2
+    total, budget = per_step * n_steps * n_envs, available_bytes() // 2
     if total > budget:
         raise ValueError(
             f"a rollout of n_envs*n_steps = {n_envs * n_steps:,} steps takes {total / 1e9:.1f} GB ({per_step:,} bytes "

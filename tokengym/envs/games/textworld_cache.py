@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -44,6 +43,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from tokengym.data.loaders import sha256_file
 
 try:
     import fcntl
@@ -189,14 +190,6 @@ def _key(challenge: str, settings: Mapping[str, Any], seed: int) -> dict[str, An
     }
 
 
-def _digest(path: Path) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
-
-
 def load_game_files(folder: str | os.PathLike, key: Mapping[str, Any] | None = None) -> GameFiles:
     """Read and check a game folder.
 
@@ -223,7 +216,7 @@ def load_game_files(folder: str | os.PathLike, key: Mapping[str, Any] | None = N
         path = folder / name
         if path.is_symlink() or not path.is_file():
             raise BrokenGameError(f"{path} is missing or not a regular file")
-        if path.stat().st_size != expected["size"] or _digest(path) != expected["sha256"]:
+        if path.stat().st_size != expected["size"] or sha256_file(path) != expected["sha256"]:
             raise BrokenGameError(f"{path} is corrupt: its size or checksum differs from the manifest's")
     walkthrough = manifest.get("walkthrough")
     return GameFiles(
@@ -404,7 +397,7 @@ def _generate(challenge: str, settings: dict[str, Any], seed: int, folder: Path)
         for name in GAME_FILES:
             path = tmp / name
             _fsync(path)
-            files[name] = {"size": path.stat().st_size, "sha256": _digest(path)}
+            files[name] = {"size": path.stat().st_size, "sha256": sha256_file(path)}
         manifest = {**_key(challenge, settings, seed), "files": files, **info}
         with open(tmp / MANIFEST, "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=1)
