@@ -13,6 +13,8 @@ TORCH_REQ ?= torch==$(TORCH_VERSION)
 TORCH_INDEX ?=
 endif
 
+APT_CHROMIUM := env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+
 .PHONY: install demo test lint bench clean constraints
 
 install: $(STAMP)
@@ -21,6 +23,11 @@ $(STAMP): pyproject.toml Makefile constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --retries 1 "$(TORCH_REQ)" $(TORCH_INDEX)
 	$(PY) -m pip install -c constraints.txt -e ".[test,semantic,hub,textworld]"
+	@# The browser test drives Chromium: install it with apt where we may (root or passwordless sudo); never fail here.
+	-@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then s=; elif sudo -n true 2>/dev/null; then s="sudo -n"; else s=none; fi; \
+	  [ "$$s" != none ] && { $$s $(APT_CHROMIUM) || { $$s apt-get update -qq && $$s $(APT_CHROMIUM); }; } >/dev/null 2>&1 \
+	  || echo "Chromium not installed (needs apt as root): tests/test_feedback_page.py will be skipped"; }
 	touch $(STAMP)
 
 demo: $(STAMP)

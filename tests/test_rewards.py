@@ -106,7 +106,8 @@ DIALOGUE_COLUMNS = {
 }
 
 
-@pytest.mark.parametrize("name", reward_names())
+# "learned" needs a trained reward model's folder; tests/test_learned_reward.py checks its outputs.
+@pytest.mark.parametrize("name", [n for n in reward_names() if n != "learned"])
 def test_every_builtin_stays_in_its_documented_range(name):
     fn = get_reward(name)
     low, high = fn.range

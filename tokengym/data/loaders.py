@@ -21,6 +21,7 @@ import io
 import json
 import os
 import stat
+import tempfile
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -387,3 +388,28 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically: a temporary file beside it, flushed to disk, then renamed
+    into place, so that a reader (or a crash) never sees half a file. Returns the path.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> out = write_text_atomic(pathlib.Path(tempfile.mkdtemp()) / "a" / "rows.jsonl", '{"x": 1}\\n')
+        >>> out.read_text()
+        '{"x": 1}\\n'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
