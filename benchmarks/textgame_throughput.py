@@ -181,7 +181,7 @@ def textworld_ours(env_id: str, kwargs: dict, episodes: list[list[str]]) -> floa
     for i, episode in enumerate(episodes):
         _, info = env.reset()
         for command in episode:
-            _, _, terminated, truncated, info = env.step(info["commands"].index(command))
+            _, _, terminated, truncated, info = env.step(info["admissible_commands"].index(command))
         assert terminated or truncated or i == len(episodes) - 1, "the episode should end with the raw one"
     elapsed = clock() - start
     env.close()

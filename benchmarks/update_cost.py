@@ -3,9 +3,11 @@
 TRPO's update solves for its step with conjugate gradient, and each iteration is a Fisher-vector product: a
 second backward pass through the gradient graph of the whole LM. This script times ``train()`` on the same
 rollout (the embedded "tiny" model, Dialogue-v0 with 32 prompt + 32 new tokens, 4 environments x 64 steps;
-each model built as ``tokengym train`` builds it, by ``build_model``) for PPO (4 epochs of minibatches of 64)
-and for TRPO with sb3-contrib's defaults (15 conjugate-gradient steps, 10 critic passes) and with lean
-settings (3 steps, 2 critic passes), and prints each update's seconds and its ratio to PPO's.
+each model built as ``tokengym train`` builds it, by ``build_model``) for PPO (4 epochs of minibatches of 64),
+for TRPO as ``tokengym train`` runs it (``LMTRPO``: the actor's gradients in one backward pass each) with
+sb3-contrib's settings (15 conjugate-gradient steps, 10 critic passes) and with tokengym's defaults (10 and 5),
+and for sb3-contrib's own ``TRPO`` class with its settings (built by hand with the same arguments: it takes the
+gradients one parameter tensor at a time), and prints each update's seconds and its ratio to PPO's.
 
 It also prints the bytes of the action masks a MaskablePPO rollout keeps: sb3-contrib's float32 array against
 tokengym's bit-packed one, for the demo's rollout shape (8 environments x 128 steps x 4,096 tokens).
@@ -47,6 +49,28 @@ def make(algo: str, batch_size: int, n_epochs: int = 1, **algorithm_kwargs) -> A
     return build_model(cfg, make_vec_envs(cfg, seed=0), algorithm_kwargs=algorithm_kwargs)
 
 
+def make_sb3_contrib_trpo() -> Any:
+    """sb3-contrib's own ``TRPO`` with the arguments ``build_model`` gives ``LMTRPO`` (its settings: cg 15, critic
+    10), the reference for what ``LMTRPO``'s one-pass gradients save."""
+    from sb3_contrib import TRPO
+
+    from tokengym.agents.lm.policy import LMActorCriticPolicy
+    from tokengym.agents.running.algorithms import ALGORITHMS
+
+    cfg = TrainConfig(
+        env_id="Dialogue-v0",
+        algo="trpo",
+        env_kwargs=ENV_KWARGS,
+        n_envs=N_ENVS,
+        vec_env="dummy",
+        n_steps=N_STEPS,
+        batch_size=128,
+        cg_max_steps=15,
+        n_critic_updates=10,
+    )
+    return TRPO(LMActorCriticPolicy, make_vec_envs(cfg, seed=0), verbose=0, **ALGORITHMS["trpo"].arguments(cfg))
+
+
 def update_seconds(model, repeats: int) -> float:
     """Median seconds of ``train()`` over ``repeats`` rollouts (each collected first, not timed)."""
     _, callback = model._setup_learn(N_ENVS * N_STEPS * (repeats + 1), None)
@@ -69,14 +93,15 @@ def main() -> None:
 
     runs = {
         "PPO (4 epochs, minibatch 64)": make("ppo", batch_size=64, n_epochs=4),
-        "TRPO (defaults: cg 15, critic 10 x 128)": make("trpo", batch_size=128),
-        "TRPO (lean: cg 3, critic 2 x 128)": make("trpo", batch_size=128, cg_max_steps=3, n_critic_updates=2),
+        "TRPO (tokengym defaults: cg 10, critic 5 x 128)": make("trpo", batch_size=128),
+        "TRPO (cg 15, critic 10 x 128)": make("trpo", batch_size=128, cg_max_steps=15, n_critic_updates=10),
+        "sb3-contrib TRPO class (cg 15, critic 10 x 128)": make_sb3_contrib_trpo(),
     }
     seconds = {name: update_seconds(model, args.repeats) for name, model in runs.items()}
     ppo = next(iter(seconds.values()))
     print(f"update of one rollout ({N_ENVS} x {N_STEPS} tokens, 'tiny' model, {args.threads} thread(s)):")
     for name, s in seconds.items():
-        print(f"  {name:42s} {s:7.2f} s   {s / ppo:5.1f}x PPO")
+        print(f"  {name:50s} {s:7.2f} s   {s / ppo:5.1f}x PPO")
 
     env = gym.make("Dialogue-v0")
     shape = (128, env.observation_space, env.action_space)

@@ -1,6 +1,5 @@
 import re
 import string
-import timeit
 
 import numpy as np
 import pytest
@@ -256,12 +255,6 @@ def test_article_is_frozen():
     a = article_for(0)
     with pytest.raises(AttributeError):
         a.summary = "x"
-
-
-def test_speed():
-    rng = np.random.default_rng(0)
-    seconds = timeit.timeit(lambda: generate_article(rng, 3), number=500) / 500
-    assert seconds < 1e-3  # about 40 microseconds on a laptop; generous for slow CI machines
 
 
 def test_corpus_articles_of_version_0_1_differ_only_in_some_summaries():

@@ -211,7 +211,7 @@ def test_damaged_or_foreign_checkpoints_get_specific_errors(trained_run, micro_l
         (["train", ENV, "--algo", "a2c", "--no-normalize-advantage"], "applies to ppo, maskable_ppo and trpo"),
         (["sft", "TextNav-v0"], "TextNav-v0's games record no walkthrough"),
         (["eval", "TextNavCmd-v0"], "MultiInputPolicy"),
-        (["eval", ENV, "--split", "test"], "takes no argument 'split'"),
+        (["eval", ENV, "--split", "test"], "TokenSubset-v0 has no data splits"),
     ],
 )
 def test_bad_input_gets_a_specific_error_and_writes_nothing(argv, message, tmp_path, micro_lm):
@@ -329,7 +329,7 @@ def test_play_a_dialogue_from_stdin(monkeypatch):
 
 def test_play_a_command_level_game_from_stdin_until_end_of_input(monkeypatch):
     _, info = gym.make("TextNavCmd-v0").reset(seed=0)
-    monkeypatch.setattr("sys.stdin", io.StringIO(f"{info['commands'][0]}\ndance wildly\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{info['admissible_commands'][0]}\ndance wildly\n"))
     code, out, _ = run_cli("play", "TextNavCmd-v0")
     assert code == 0
     assert "commands: " in out and "Turns left: 49" in out and "reward " in out

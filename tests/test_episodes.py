@@ -72,8 +72,9 @@ def test_masks_go_to_a_predict_that_names_them_on_an_env_that_has_them(micro_lm)
     assert not uses_action_masks(RandomCommandAgent(0), plain_task)  # no action_masks() to give
     assert not uses_action_masks(_Unmaskable(0), command_game)
     assert not takes_action_masks(_CatchAll(0))  # a catch-all is not a promise to honour masks
-    plain = load_policy(micro_lm, GAME).policy  # no checkpoint: the PPO policy, which takes no masks
+    plain = load_policy(micro_lm, GAME, masks=False).policy  # asked to play unmasked: the PPO policy
     assert not uses_action_masks(plain, gym.make(GAME))
+    assert uses_action_masks(load_policy(micro_lm, GAME).policy, gym.make(GAME))  # by default, every model masks
     with pytest.raises(TypeError, match="predict"):
         play_episodes(object(), command_game, [0])  # refused on the call, before any episode
     episodes = list(play_episodes(_CatchAll(0), command_game, range(3)))
@@ -162,8 +163,35 @@ def test_a_maskable_policy_plays_only_legal_tokens_through_every_consumer(maskab
     assert greedy.returns == same.returns
 
 
-def test_a_policy_without_masks_is_evaluated_as_trained(micro_lm, legal_steps):
+def test_a_policy_asked_to_play_without_masks_plays_illegal_tokens(micro_lm, legal_steps):
     """The control: the same game with the plain PPO policy, to which no masks are given, plays illegal tokens."""
-    policy = load_policy(micro_lm, GAME).policy
+    policy = load_policy(micro_lm, GAME, masks=False).policy
     (episode,) = play_episodes(policy, gym.make(GAME, **GAME_KWARGS), [0])
     assert not episode.masked and not all(legal_steps)
+
+
+def test_the_zero_shot_model_and_a_ppo_checkpoint_play_under_the_masks_as_maskable_ppo_does(
+    micro_lm, tmp_path, legal_steps
+):
+    """Same rules for every model: the zero-shot baseline and a PPO checkpoint (trained without masks) are scored
+    under the game's masks, and the output says so; --no-masks plays them unmasked, and says that too."""
+    code, out, err = run_cli(
+        "eval", GAME, "--model", micro_lm, "--episodes", "2", "--env-kwargs", json.dumps(GAME_KWARGS)
+    )
+    assert code == 0, err
+    assert "action masks applied" in out and legal_steps and all(legal_steps)
+    run = tmp_path / "ppo"
+    code, _, err = run_cli(
+        "train", GAME, "--model", micro_lm, *BUDGET, "--out", str(run), "--env-kwargs", json.dumps(GAME_KWARGS)
+    )
+    assert code == 0, err
+    legal_steps.clear()
+    code, out, err = run_cli("eval", GAME, "--model", str(run), "--episodes", "2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["action_masks"] == "applied" and json.loads(out)["masked"] and all(legal_steps)
+    legal_steps.clear()
+    code, out, err = run_cli("eval", GAME, "--model", str(run), "--episodes", "2", "--no-masks")
+    assert code == 0, err
+    assert "action masks off" in out and not all(legal_steps)
+    code, out, _ = run_cli("eval", "Dialogue-v0", "--model", micro_lm, "--episodes", "1", "--metrics", "none")
+    assert code == 0 and "no action masks (the env has none)" in out

@@ -469,7 +469,7 @@ def test_command_level_observation_and_masks(game_cls):
     env = gym.make(CMD_IDS[game_cls], level=3)
     obs, info = env.reset(seed=4)
     u = env.unwrapped
-    commands = info["commands"]
+    commands = info["admissible_commands"]
     assert commands == sorted(commands) == list(u.game.offered_commands())
     mask = u.action_masks()
     assert mask.sum() == len(commands) and mask[: len(commands)].all()
@@ -488,13 +488,31 @@ def test_command_level_observation_and_masks(game_cls):
         env.step("go north")
 
 
+def test_both_action_modes_list_the_commands_under_one_key_and_the_old_one_still_reads():
+    _, token_info = gym.make("TextNav-v0").reset(seed=0)
+    env = gym.make("TextNavCmd-v0")
+    _, reset_info = env.reset(seed=0)
+    _, _, _, _, step_info = env.step(0)
+    assert reset_info["admissible_commands"] == token_info["admissible_commands"] and "admissible_commands" in step_info
+    with pytest.warns(DeprecationWarning, match=r"info\['commands'\] is renamed info\['admissible_commands'\]"):
+        assert step_info["commands"] == step_info["admissible_commands"]
+    with pytest.warns(DeprecationWarning):
+        assert "commands" in reset_info and reset_info.get("commands") == reset_info["admissible_commands"]
+    wrapped = CommandTextWrapper(gym.make("TextNavCmd-v0"))
+    _, info = wrapped.reset(seed=0)
+    _, _, _, _, info = wrapped.step(info["admissible_commands"][0])
+    with pytest.warns(DeprecationWarning):
+        assert info["commands"] == info["admissible_commands"]  # the wrapper's copy keeps the old name readable
+    assert pickle.loads(pickle.dumps(step_info))["admissible_commands"] == step_info["admissible_commands"]
+
+
 def test_command_level_wordle_offers_a_fixed_candidate_set():
     env = gym.make("WordleCmd-v0", level=2)
     _, info = env.reset(seed=9)
-    first = info["commands"]
+    first = info["admissible_commands"]
     assert len(first) == 16 and env.unwrapped.game.secret in first
     _, _, _, _, info = env.step(0)
-    assert info["commands"] == first[1:] or info["won"]
+    assert info["admissible_commands"] == first[1:] or info["won"]
     with pytest.raises(ValueError, match="max_commands=4 is too small"):
         gym.make("WordleCmd-v0", level=2, max_commands=4)
 
@@ -502,8 +520,8 @@ def test_command_level_wordle_offers_a_fixed_candidate_set():
 def test_command_text_wrapper_and_render():
     env = CommandTextWrapper(gym.make("CoinCollectorCmd-v0", render_mode="ansi"))
     _, info = env.reset(seed=0)
-    _, _, _, _, step_info = env.step(info["commands"][0].upper() + "!")
-    assert step_info["valid"] and step_info["command"] == info["commands"][0]
+    _, _, _, _, step_info = env.step(info["admissible_commands"][0].upper() + "!")
+    assert step_info["valid"] and step_info["command"] == info["admissible_commands"][0]
     _, reward, _, _, step_info = env.step("sing a song")
     assert not step_info["valid"] and step_info["text"] == "sing a song" and reward < 0
     assert "Commands:" in env.render() and "Goal: collect" in env.render()

@@ -164,7 +164,7 @@ def test_losing_terminates_the_episode():
     _, reward, terminated, truncated, info = env.step(f"eat {food}")
     assert info["valid"] and terminated and not truncated and not info["won"]
     assert game.lost and game.done and info["feedback"].endswith("You lost: game over.")
-    assert "*** You lost! ***" not in info["feedback"] and info["commands"] == []
+    assert "*** You lost! ***" not in info["feedback"] and info["admissible_commands"] == []
 
 
 @needs_textworld

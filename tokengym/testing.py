@@ -282,7 +282,7 @@ def check_text_wrapper(env: EnvSource) -> None:
         assert not truncated and info["text"] == "Thank you!" and not info["valid"]
         assert np.isfinite(reward) and "reward_components" in info
         if not terminated:
-            command = info["commands"][0]
+            command = info["admissible_commands"][0]
             _, reward, terminated, truncated, info = e.step(command.upper())
             assert info["command"] == command and info["valid"], "the text of an offered command plays it"
         return

@@ -20,6 +20,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.json",
+    "vocab.txt",
+    "tokenizer.model",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+)
+"""Files of which a folder holds at least one when ``save_pretrained`` wrote a tokenizer into it."""
+
 EOS_TOKEN = "<|endoftext|>"
 PAD_TOKEN = "<|pad|>"
 SPECIAL_TOKENS = (EOS_TOKEN, PAD_TOKEN)
@@ -133,11 +144,56 @@ def load_tokenizer(spec: Any = None) -> TokenCodec:
             from tokenizers import Tokenizer
 
             return TokenCodec(Tokenizer.from_file(str(path)), name=str(path))
+        if path.is_dir() and not any((path / name).is_file() for name in TOKENIZER_FILES):
+            return _folder_without_tokenizer(path)
         return TokenCodec(_auto_tokenizer(spec), name=spec)
     if _is_raw_tokenizer(spec) or hasattr(spec, "eos_token_id"):
         return TokenCodec(spec, name=getattr(spec, "name_or_path", None) or type(spec).__name__)
     raise TypeError(
         f"tokenizer must be None, 'tiny', a path, a hub id or a tokenizer object, not {type(spec).__name__}"
+    )
+
+
+class TokenizerWarning(UserWarning):
+    """A model folder without tokenizer files was given the embedded tokenizer, whose vocabulary it matches."""
+
+
+_WARNED: set[str] = set()  # folders already warned about in this process (the env and the policy both load)
+
+
+def _folder_without_tokenizer(path: Path) -> TokenCodec:
+    """The tokenizer of a model folder that holds none: the embedded one when the model's vocabulary is the
+    embedded tokenizer's size (with a :class:`TokenizerWarning` saying so), else a ``FileNotFoundError``.
+
+    ``transformers`` would otherwise build an empty tokenizer of one token from such a folder, which fails later
+    with errors that do not name the cause (a prompt of 0 tokens, an action outside ``Discrete(1)``).
+    """
+    import contextlib
+    import json
+    import warnings
+
+    embedded = load_tokenizer()
+    model_vocab = None
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # no readable config: not a model folder
+        model_vocab = json.loads((path / "config.json").read_text(encoding="utf-8")).get("vocab_size")
+    if model_vocab == embedded.vocab_size:
+        if str(path.resolve()) in _WARNED:
+            return embedded
+        _WARNED.add(str(path.resolve()))
+        warnings.warn(
+            f"{str(path)!r} holds no tokenizer files; its model's vocabulary has {model_vocab:,} tokens, as the "
+            "embedded tokenizer's, so that one is used. If the model was trained with another tokenizer, save it "
+            "beside the model (tokenizer.save_pretrained(folder))",
+            TokenizerWarning,
+            stacklevel=3,
+        )
+        return embedded
+    size = f" (its model has {model_vocab:,} tokens)" if isinstance(model_vocab, int) else ""
+    raise FileNotFoundError(
+        f"{str(path)!r} holds no tokenizer{size}: none of {', '.join(TOKENIZER_FILES[:3])}... Save the tokenizer the "
+        "model was trained with beside it: tokenizer.save_pretrained(folder) (AutoTokenizer.from_pretrained(<its "
+        "source>) loads it; for the embedded one, copy tokenizer.json and tokenizer_config.json from "
+        f"{default_tokenizer_dir()})"
     )
 
 

@@ -9,8 +9,13 @@ text games) and ``tokengym eval``; each reads what it reports from the :class:`E
 *and* the predictor's ``predict`` names an ``action_masks`` parameter, as sb3-contrib's maskable predictors
 (``MaskablePPO``, ``MaskableActorCriticPolicy`` and its subclasses such as ``MaskableLMActorCriticPolicy``) and the
 command-level agents (``CommandDQN``, ``RandomCommandAgent``) do. Otherwise ``predict(obs, deterministic=...)`` is
-called as SB3 defines it, and a policy trained without masks is evaluated as it was trained. A ``**kwargs``
-catch-all does not count: a wrapper that forwards masks names the parameter.
+called as SB3 defines it. A ``**kwargs`` catch-all does not count: a wrapper that forwards masks names the
+parameter. ``use_masks=False`` gives no masks to any predictor.
+
+Which policy plays is decided before: ``tokengym eval`` and the evaluation that ends ``tokengym train`` load every
+language-model actor-critic as the maskable policy where the env offers masks
+(:func:`~tokengym.agents.running.policies.load_policy`), so the zero-shot model and every checkpoint play under
+the same masks.
 
 Example:
     >>> import gymnasium as gym, tokengym
@@ -105,6 +110,7 @@ def play_episodes(
     env: gym.Env,
     seeds: Iterable[int],
     deterministic: bool = False,
+    use_masks: bool = True,
 ) -> Iterator[Episode]:
     """Play one episode per seed, each from ``env.reset(seed=seed)``, and yield its :class:`Episode`.
 
@@ -118,6 +124,7 @@ def play_episodes(
         env: a Gymnasium environment (not vectorised).
         seeds: reset seeds, one episode each.
         deterministic: passed to ``predict`` (greedy actions, for SB3's models and policies).
+        use_masks: ``False`` never gives masks, whatever the rule says (to play a maskable policy unmasked).
 
     Raises:
         TypeError: ``predictor`` has no ``predict``.
@@ -125,7 +132,7 @@ def play_episodes(
     if not callable(getattr(predictor, "predict", None)):
         name = type(predictor).__name__
         raise TypeError(f"the predictor needs SB3's predict(obs, deterministic=...); {name} has none")
-    masks = env_action_masks(env) if takes_action_masks(predictor) else None
+    masks = env_action_masks(env) if use_masks and takes_action_masks(predictor) else None
     return (_play_episode(predictor, env, int(seed), deterministic, masks) for seed in seeds)
 
 

@@ -90,11 +90,13 @@ def error_message(err: BaseException) -> str:
 
 
 def library_warnings() -> tuple[type[Warning], ...]:
-    """The warnings tokengym itself gives about the user's files (a skipped checkpoint, a repaired game cache)."""
+    """The warnings tokengym itself gives about the user's files (a skipped checkpoint, a repaired game cache, a
+    model folder given the embedded tokenizer)."""
     from tokengym.agents.running.checkpoint import CheckpointWarning
     from tokengym.envs.games.textworld_cache import GameCacheWarning
+    from tokengym.tokenizer import TokenizerWarning
 
-    return (CheckpointWarning, GameCacheWarning)
+    return (CheckpointWarning, GameCacheWarning, TokenizerWarning)
 
 
 @contextlib.contextmanager

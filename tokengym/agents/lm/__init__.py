@@ -5,8 +5,9 @@
   that scores every prefix of a sequence at once; :mod:`.states`: the one switch between the two.
 - :mod:`.sampling`: the one top-k/top-p filter and sampler; :mod:`.logprob`: the one log-probability and
   entropy path (with its hand-written gradient); :mod:`.optim`: the optimiser and the critic's learning rate.
-- :mod:`.policy`: :class:`~.policy.LMActorCriticPolicy` for PPO, A2C and TRPO; :mod:`.maskable`: MaskablePPO's
-  policy; :mod:`.nlpo`: NLPO's top-p masks; :mod:`.dqn`: :class:`~.dqn.LMDQNPolicy` and :class:`~.dqn.TextDQN`.
+- :mod:`.policy`: :class:`~.policy.LMActorCriticPolicy` for PPO, A2C and TRPO; :mod:`.trpo`: TRPO with one-pass
+  actor gradients; :mod:`.maskable`: MaskablePPO's policy; :mod:`.nlpo`: NLPO's top-p masks; :mod:`.dqn`:
+  :class:`~.dqn.LMDQNPolicy` and :class:`~.dqn.TextDQN`.
 - :mod:`.buffers`: rollout buffers that keep episodes together, group baselines and step shapers; :mod:`.kl`:
   the KL penalty to a reference model.
 

@@ -54,7 +54,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch import nn
 
-from tokengym.agents.lm.loading import load_lm
+from tokengym.agents.lm.loading import load_lm, output_size
 from tokengym.agents.lm.optim import make_optimizer
 from tokengym.agents.lm.sampling import sample_tokens
 from tokengym.agents.lm.spaces import check_token_spaces
@@ -128,6 +128,8 @@ class LMQNetwork(QNetwork):
             action_space,
             tokenizer.vocab_size,
             getattr(lm.config, "max_position_embeddings", None),
+            model_outputs=output_size(lm),
+            model_name=f"model {model_name!r}",
         )
         # net_arch=[] and features_dim=1: the parent's MLP is a placeholder, replaced by the LM head below.
         super().__init__(observation_space, action_space, features_extractor, 1, net_arch=[], normalize_images=False)
@@ -219,6 +221,9 @@ class LMDQNPolicy(DQNPolicy):
 
     def _build(self, lr_schedule: Schedule) -> None:
         super()._build(lr_schedule)
+        # The target network only scores replay batches, rows it has never seen: the KV cache would encode each
+        # afresh and keep it, for nothing (it made 256 token steps of DQN take three minutes). It runs in full.
+        self.q_net_target.q_net.states.use_kv_cache = False
         # SB3's optimizer over the Q-network, made again (it has no state yet) so that Adam runs fused.
         self.optimizer = make_optimizer(
             self.optimizer_class, self.q_net.parameters(), lr_schedule(1), self.optimizer_kwargs

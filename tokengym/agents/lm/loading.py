@@ -64,6 +64,35 @@ def resolve_model_path(name: str | os.PathLike[str]) -> str:
     return name
 
 
+def model_config(name: str | os.PathLike[str]) -> Any:
+    """The model's ``transformers`` configuration, read without loading its weights (a JSON file).
+
+    Example:
+        >>> model_config("tiny").vocab_size
+        4096
+
+    Raises:
+        FileNotFoundError: as :func:`resolve_model_path`.
+        OSError: a hub id that cannot be reached.
+    """
+    from transformers import AutoConfig
+
+    return AutoConfig.from_pretrained(resolve_model_path(name))
+
+
+def output_size(model: Any) -> int:
+    """How many tokens the causal LM ``model`` scores (the rows of its output embedding).
+
+    Example:
+        >>> output_size(load_lm("tiny")[0])
+        4096
+    """
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if head is not None and getattr(head, "weight", None) is not None:
+        return int(head.weight.shape[0])
+    return int(model.config.vocab_size)
+
+
 def load_lm(
     name: str | os.PathLike[str] = "tiny", dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu"
 ) -> tuple[Any, TokenCodec]:

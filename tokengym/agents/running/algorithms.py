@@ -135,7 +135,12 @@ def _a2c_arguments(cfg: TrainConfig) -> dict[str, Any]:
 def _trpo_arguments(cfg: TrainConfig) -> dict[str, Any]:
     # The policy itself switches to twice-differentiable attention where TRPO needs it (get_distribution).
     return _on_policy(
-        cfg, "EpisodeDictRolloutBuffer", batch_size=cfg.batch_size, normalize_advantage=cfg.normalize_advantage
+        cfg,
+        "EpisodeDictRolloutBuffer",
+        batch_size=cfg.batch_size,
+        normalize_advantage=cfg.normalize_advantage,
+        cg_max_steps=cfg.cg_max_steps,
+        n_critic_updates=cfg.n_critic_updates,
     )
 
 
@@ -144,6 +149,9 @@ def _dqn_arguments(cfg: TrainConfig) -> dict[str, Any]:
         "learning_rate": cfg.learning_rate,
         "buffer_size": cfg.buffer_size,
         "learning_starts": cfg.learning_starts,
+        "train_freq": cfg.train_freq,
+        "gradient_steps": cfg.gradient_steps,
+        "target_update_interval": cfg.target_update_interval,
         "batch_size": cfg.batch_size,
         "gamma": cfg.gamma,
         "seed": cfg.seed,
@@ -176,12 +184,12 @@ ALGORITHMS: dict[str, Algorithm] = {
     ),
     "trpo": Algorithm(
         "trpo",
-        "sb3-contrib TRPO + LMActorCriticPolicy",
+        "sb3-contrib TRPO (LMTRPO: one backward pass per gradient) + LMActorCriticPolicy",
         "sb3_contrib",
         True,
         True,
         False,
-        _import("trpo", "sb3_contrib", "TRPO"),
+        _import("trpo", "tokengym.agents.lm.trpo", "LMTRPO"),
         _import("trpo", "tokengym.agents.lm.policy", "LMActorCriticPolicy"),
         _trpo_arguments,
     ),

@@ -26,6 +26,11 @@ from tokengym.agents.running.algorithms import ALGORITHMS, MODULE_PREFIX
 from tokengym.envs import all_ids
 from tokengym.envs.validation import check_bool, check_int, check_mapping, check_number, short_repr
 
+CG_MAX_STEPS = 10
+N_CRITIC_UPDATES = 5
+TRAIN_FREQ = 4
+"""The defaults of TRPO's and DQN's cost settings, chosen so that a smoke run of a few hundred token steps takes
+about a minute on a laptop CPU (figures in the README, from ``benchmarks/update_cost.py``)."""
 VEC_ENVS = ("auto", "dummy", "subproc")
 """Values of :attr:`TrainConfig.vec_env`."""
 MAX_SEED = 2**32 - 1
@@ -49,7 +54,13 @@ INT_LIMITS: IntLimits = {
     "nlpo_update_every": (1, None),
     "buffer_size": (1, None),
     "learning_starts": (0, None),
+    "train_freq": (1, None),
+    "gradient_steps": (1, None),
+    "target_update_interval": (1, None),
+    "cg_max_steps": (1, None),
+    "n_critic_updates": (1, None),
     "checkpoint_every": (0, None),
+    "eval_episodes": (0, None),
 }
 """The range of each integer field of :class:`TrainConfig`: (lowest, highest), ``None`` for no bound."""
 FLOAT_LIMITS: FloatLimits = {
@@ -128,10 +139,23 @@ class TrainConfig:
     within the environment's own masks where it has them; lets MaskablePPO train on plain text tasks too."""
     nlpo_update_every: int = 5
     """NLPO: rollouts between refreshes of the frozen copy from the policy."""
+    cg_max_steps: int = CG_MAX_STEPS
+    """TRPO: conjugate-gradient iterations per update. Each is a Fisher-vector product, a second backward pass
+    through the LM over the whole rollout, and the largest share of an update (sb3-contrib's default is 15)."""
+    n_critic_updates: int = N_CRITIC_UPDATES
+    """TRPO: passes of the critic over the rollout per update, each a pass of the LM over every minibatch
+    (sb3-contrib's default is 10)."""
     buffer_size: int = 10_000
-    """DQN replay buffer capacity (transitions)."""
+    """DQN replay buffer capacity (transitions); its memory is checked against the RAM before it is allocated."""
     learning_starts: int = 100
     """DQN: steps collected before the first update."""
+    train_freq: int = TRAIN_FREQ
+    """DQN: token steps (per environment) between updates; each update costs two passes of the LM over a batch
+    (the Q-network and its target) and a backward pass (SB3's default is 4)."""
+    gradient_steps: int = 1
+    """DQN: gradient steps per update."""
+    target_update_interval: int = 10_000
+    """DQN: token steps between copies of the Q-network into its target (SB3's default)."""
     reward: str | None = None
     """Reward spec for environments that take one (``"rouge_l + 0.5*verbosity"``); ``None``: the task's default."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -142,6 +166,11 @@ class TrainConfig:
     """Continue from the run folder's latest checkpoint (its weights, optimizer state, step and KL coefficient)."""
     checkpoint_every: int = 0
     """Also write a checkpoint every this many token steps (0: only the final one)."""
+    eval_episodes: int = 8
+    """Held-out episodes scored when the run ends, exactly as ``tokengym eval ENV --model CHECKPOINT --episodes N``
+    scores them: seeds 0..N-1, the test split where the environment has splits (TextWorld's games included), the
+    environment's action masks where it offers them, sampled tokens (0: skip). A TextWorld run generates its test
+    split's pool (``pool_size`` games, a second or two each) the first time."""
     progress_bar: bool = True
     """SB3's progress bar."""
     tensorboard: bool = True

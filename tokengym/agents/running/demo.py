@@ -18,6 +18,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from tokengym.agents.running.config import TrainConfig, check_fields
+from tokengym.agents.running.curves import plot_learning_curve
 from tokengym.agents.running.evaluate import EvalReport, evaluate_policy_text
 from tokengym.agents.running.train import train
 
@@ -50,6 +51,7 @@ DEMO_PRESET: dict[str, Any] = {
     # (measured over 16k steps: relevance -0.035 without, -0.018 with).
     "kl_coef": 0.05,
     "out_dir": "runs/demo",
+    "eval_episodes": 0,  # the demo scores its own held-out prompts, before and after (DemoConfig)
 }
 """The demo's training settings: :class:`~tokengym.agents.running.config.TrainConfig` arguments."""
 
@@ -103,32 +105,6 @@ def evaluate_held_out(policy: Any, cfg: DemoConfig) -> EvalReport:
     return EvalReport(returns, components, reports[0].samples)
 
 
-def plot_learning_curve(
-    steps: list[int], returns: list[float], path: Path, title: str, zero_shot: float, trained: float
-) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(steps, returns, ".", alpha=0.25, label="training episode return")
-    if len(returns) >= 10:
-        window = max(10, len(returns) // 15)
-        smooth = np.convolve(returns, np.ones(window) / window, mode="valid")
-        ax.plot(steps[window - 1 :], smooth, lw=2, label=f"moving mean ({window} episodes)")
-    ax.axhline(zero_shot, color="grey", ls="--", label=f"held-out, zero-shot: {zero_shot:.3f}")
-    ax.axhline(trained, color="green", ls="--", label=f"held-out, trained: {trained:.3f}")
-    ax.set_xlabel("token steps")
-    ax.set_ylabel("episode return")
-    ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 class _Observe(BaseCallback):
     """Scores the model just built on the held-out prompts when training starts, and records episode returns."""
 
@@ -172,7 +148,7 @@ def run_demo(cfg: DemoConfig, log: Any = print) -> dict[str, Any]:
     after = evaluate_held_out(result.model.policy, cfg)
     png = Path(cfg.train.out_dir) / "learning_curve.png"
     title = f"PPO on {cfg.train.env_id} from '{cfg.train.model_name}'"
-    plot_learning_curve(observe.steps, observe.returns, png, title, observe.before.mean, after.mean)
+    plot_learning_curve(observe.steps, observe.returns, png, title, zero_shot=observe.before.mean, trained=after.mean)
     return {
         "before": observe.before,
         "after": after,

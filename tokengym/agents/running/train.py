@@ -29,13 +29,10 @@ from stable_baselines3.common.callbacks import BaseCallback
 from tokengym.agents.lm.loading import resolve_model_path
 from tokengym.agents.running.algorithms import (
     ALGORITHMS,
-    MODULE_PREFIX,
     build_model,
     check_env_for_algorithm,
-    command_level_error,
     env_kwargs_for_model,
     has_action_masks,
-    is_command_level,
     make_env,
     make_vec_envs,
     policy_kwargs_for,
@@ -47,12 +44,12 @@ from tokengym.agents.running.checkpoint import (
     checkpoint_folder,
     latest_checkpoint,
     load_run_checkpoint,
-    open_checkpoint,
     resolve_checkpoint,
     same_model_key,
     save_checkpoint,
 )
 from tokengym.agents.running.config import TrainConfig
+from tokengym.agents.running.curves import EpisodeLogCallback, plot_learning_curve
 from tokengym.agents.running.guards import (
     FiniteTrainingCallback,
     TrainingDivergedError,
@@ -60,6 +57,7 @@ from tokengym.agents.running.guards import (
     check_output_folder,
     check_rollout_memory,
 )
+from tokengym.agents.running.policies import LoadedPolicy, load_policy  # noqa: F401  (their home until now)
 
 # ---------------------------------------------------------------------------------------------- callbacks
 
@@ -124,7 +122,13 @@ class PeriodicCheckpointCallback(BaseCallback):
 
 @dataclass
 class TrainResult:
-    """What a run did and wrote."""
+    """What a run did and wrote.
+
+    ``episodes`` and ``mean_return`` are SB3's ``rollout/ep_rew_mean``: the last (up to 100) training episodes
+    that ended, on training data, sampled as in training; ``episodes_running`` counts those that had not ended
+    when training stopped, which it leaves out. ``held_out`` is the evaluation of the final checkpoint under the
+    rules of ``tokengym eval`` (:attr:`TrainConfig.eval_episodes`), the figure to compare with it.
+    """
 
     run_dir: Path
     checkpoint: Path
@@ -136,6 +140,9 @@ class TrainResult:
     tensorboard_dir: Path | None
     checkpoints: list[Path]
     model: Any = field(repr=False)
+    episodes_running: int = 0
+    held_out: Any = field(default=None, repr=False)
+    learning_curve: Path | None = None
 
 
 def checkpoint_meta(cfg: TrainConfig, model: Any, kl: BaseCallback | None, final: bool) -> dict[str, Any]:
@@ -241,9 +248,10 @@ def train(cfg: TrainConfig, callbacks: Sequence[BaseCallback] = (), log: Callabl
     check_output_folder(cfg.out_dir)
 
     # Everything is checked before anything is built or written.
-    probe = make_env(cfg.env_id, cfg.stored_env_kwargs)
+    probe = make_env(cfg.env_id, env_kwargs_for_model(cfg.model_name, cfg.stored_env_kwargs))
     try:
         check_env_for_algorithm(cfg, probe)
+        check_model_fits(cfg.model_name, probe)
         masked_env = has_action_masks(probe)
         if algo.on_policy:
             check_rollout_memory(probe.observation_space, cfg.n_steps, cfg.n_envs)
@@ -292,7 +300,8 @@ def train(cfg: TrainConfig, callbacks: Sequence[BaseCallback] = (), log: Callabl
             return path
 
         # The finiteness check comes first: a broken update stops the run before a periodic checkpoint saves it.
-        steps: list[BaseCallback] = [FiniteTrainingCallback(hint), RewardComponentsCallback()]
+        episode_log = EpisodeLogCallback()
+        steps: list[BaseCallback] = [FiniteTrainingCallback(hint), RewardComponentsCallback(), episode_log]
         if kl_callback is not None:
             steps.append(kl_callback)
         if cfg.nlpo_top_p is not None:
@@ -324,6 +333,30 @@ def train(cfg: TrainConfig, callbacks: Sequence[BaseCallback] = (), log: Callabl
             raise TrainingDivergedError(f"{err}{where}") from err
     finally:
         venv.close()
+    minutes = (time.perf_counter() - start_time) / 60
+    held_out = None
+    if cfg.eval_episodes:
+        from tokengym.agents.running.evaluate import evaluate_model
+
+        log(f"Scoring the final checkpoint on {cfg.eval_episodes} held-out episodes, as tokengym eval does...")
+        # The checkpoint as tokengym eval loads it, under its rules; a reward of the user's own is named again
+        # (a checkpoint never runs code by itself).
+        stored = cfg.stored_env_kwargs
+        reward = {"reward": stored["reward"]} if "reward" in stored else {}
+        held_out = evaluate_model(str(final), cfg.env_id, episodes=cfg.eval_episodes, metrics=None, env_kwargs=reward)
+        if tb_dir is not None:  # beside rollout/ep_rew_mean in TensorBoard, at the checkpoint's step
+            model.logger.record("eval/mean_reward", held_out.report.mean)
+            model.logger.record("eval/std_reward", held_out.report.std)
+            model.logger.dump(model.num_timesteps)
+    curve = run_dir / "learning_curve.png"
+    plot_learning_curve(
+        episode_log.steps,
+        episode_log.returns,
+        curve,
+        f"{cfg.algo} on {cfg.env_id} from '{cfg.model_name}'",
+        trained=None if held_out is None else held_out.report.mean,
+        held_out=f"held-out ({cfg.eval_episodes} episodes)",
+    )
     returns = [float(e["r"]) for e in model.ep_info_buffer]
     return TrainResult(
         run_dir=run_dir,
@@ -332,11 +365,33 @@ def train(cfg: TrainConfig, callbacks: Sequence[BaseCallback] = (), log: Callabl
         num_timesteps=int(model.num_timesteps),
         episodes=len(returns),
         mean_return=float(np.mean(returns)) if returns else None,
-        minutes=(time.perf_counter() - start_time) / 60,
+        minutes=minutes,
         tensorboard_dir=tb_dir,
         checkpoints=written,
         model=model,
+        episodes_running=episode_log.running,
+        held_out=held_out,
+        learning_curve=curve,
     )
+
+
+def check_model_fits(model_name: str, env: Any) -> None:
+    """Refuse, before anything is built or written, a model whose output vocabulary is not the environment's
+    action space (a model of 50,257 tokens on an environment made with the embedded 4,096-token tokenizer would
+    otherwise fail at its first out-of-range token, mid-run). Reads the model's configuration only.
+
+    Raises:
+        ValueError: naming both sizes and what to do.
+    """
+    from tokengym.agents.lm.loading import model_config
+    from tokengym.agents.lm.spaces import vocabulary_mismatch
+
+    try:
+        outputs = getattr(model_config(model_name), "vocab_size", None)
+    except OSError:
+        return  # not readable here (a hub id offline): load_lm says why when the policy is built
+    if isinstance(outputs, int) and outputs != int(env.action_space.n):
+        raise ValueError(vocabulary_mismatch(f"model {model_name!r}", outputs, int(env.action_space.n)))
 
 
 def divergence_hint(cfg: TrainConfig) -> str:
@@ -365,78 +420,3 @@ def resolve_checkpoint_or_none(name: str) -> Path | None:
         return resolve_checkpoint(name) if Path(name).expanduser().exists() else None
     except CheckpointError:
         return None
-
-
-# ---------------------------------------------------------------------------------------- trained policies
-
-
-@dataclass
-class LoadedPolicy:
-    """A policy ready for :func:`~tokengym.agents.running.evaluate.evaluate_policy_text`, and where it came from."""
-
-    policy: Any
-    env_kwargs: dict[str, Any]
-    model_name: str
-    checkpoint: Checkpoint | None
-
-
-def load_policy(model: str, env_id: str, env_kwargs: dict[str, Any] | None = None) -> LoadedPolicy:
-    """A policy from a model name (``"tiny"``, hub id, model folder), a checkpoint folder, or a run folder.
-
-    A checkpoint brings its algorithm's policy class, its policy settings and its environment arguments
-    (``env_kwargs`` override them); its weights load as tensors.
-
-    Raises:
-        CheckpointError: a damaged checkpoint, or one trained on another environment.
-    """
-    from stable_baselines3.common.utils import ConstantSchedule
-
-    env_id = env_id.removeprefix(MODULE_PREFIX)
-    path = Path(model).expanduser()
-    # A run folder gives its newest valid checkpoint (warning about newer damaged ones); a named one must be valid.
-    ckpt = open_checkpoint(path) if path.exists() else None
-    if ckpt is not None:
-        if ckpt.meta["env_id"] != env_id:
-            raise CheckpointError(
-                f"checkpoint {str(ckpt.path)!r} was trained on {ckpt.meta['env_id']}, not {env_id}; evaluate it on "
-                f"{ckpt.meta['env_id']} (other settings such as --split can differ)"
-            )
-        algo_name = ckpt.meta["algorithm"]
-        if algo_name not in ALGORITHMS:
-            raise CheckpointError(f"checkpoint {str(ckpt.path)!r} names an unknown algorithm {algo_name!r}")
-        policy_cls = ALGORITHMS[algo_name].policy_class()
-        model_name = ckpt.meta["model_name"]
-        policy_kwargs = {**ckpt.meta["policy_kwargs"], "model_name": model_name}
-        merged = {**ckpt.meta["env_kwargs"], **(env_kwargs or {})}
-    else:
-        resolve_model_path(model)  # a model folder that is missing or holds no model: said plainly
-        policy_cls, policy_kwargs, model_name = ALGORITHMS["ppo"].policy_class(), {"model_name": model}, model
-        merged = dict(env_kwargs or {})
-    merged = env_kwargs_for_model(model_name, merged)
-    env = make_env(env_id, merged)
-    try:
-        if is_command_level(env):
-            raise command_level_error(env_id)
-        try:
-            policy = policy_cls(env.observation_space, env.action_space, ConstantSchedule(0.0), **policy_kwargs)
-        except TypeError as err:
-            if ckpt is None:
-                raise
-            raise CheckpointError(
-                f"checkpoint {str(ckpt.path)!r}: its policy_kwargs do not fit {policy_cls.__name__} ({err})"
-            ) from err
-    finally:
-        env.close()
-    if ckpt is not None:
-        if ckpt.meta["vocab_size"] != int(env.action_space.n):
-            raise CheckpointError(
-                f"checkpoint {str(ckpt.path)!r} has {ckpt.meta['vocab_size']} actions, the environment "
-                f"{env.action_space.n}"
-            )
-        try:
-            policy.load_state_dict(ckpt.policy_state, strict=True)
-        except RuntimeError as err:
-            why = " ".join(str(err).split())  # torch lists the mismatches on several lines
-            raise CheckpointError(f"checkpoint {str(ckpt.path)!r} does not fit its policy: {why}") from err
-    policy.set_training_mode(False)
-    return LoadedPolicy(policy, merged, model_name, ckpt)

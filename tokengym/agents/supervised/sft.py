@@ -46,6 +46,8 @@ class SFTConfig:
     """Adam learning rate."""
     seed: int = 0
     """Seeds the episodes drawn (prompts) and the model's update order."""
+    progress_bar: bool = True
+    """A progress bar of the optimisation steps with the running loss, like ``tokengym train``'s."""
 
     def __post_init__(self) -> None:
         from tokengym.agents.running.config import MAX_SEED, check_env_id, check_fields
@@ -167,6 +169,7 @@ def supervised_finetune(cfg: SFTConfig, out: str | Path | None = None) -> dict[s
     hint = f"lower the learning rate (now {cfg.lr:g}, --lr)"
     model.train()
     losses, start = [], time.perf_counter()
+    bar = _progress_bar(cfg.steps) if cfg.progress_bar else None
     for step in range(cfg.steps):
         batch = pairs[step * cfg.batch_size : (step + 1) * cfg.batch_size]
         loss = sft_loss(model, batch, tokenizer.pad_id)
@@ -179,6 +182,11 @@ def supervised_finetune(cfg: SFTConfig, out: str | Path | None = None) -> dict[s
             check_finite_state(model, None, step, hint, gradients=True)
         optim.step()
         losses.append(loss.item())
+        if bar is not None:
+            bar.set_postfix_str(f"loss {sum(losses[-10:]) / len(losses[-10:]):.3f}", refresh=False)
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     model.eval()
     # Weights can stay finite yet be too large to compute with (a single step at a huge learning rate): the model
     # must still score a batch before it is saved.
@@ -198,6 +206,19 @@ def supervised_finetune(cfg: SFTConfig, out: str | Path | None = None) -> dict[s
         save_tokenizer_files(cfg.model_name, tokenizer, out)
         report["out"] = str(out)
     return report
+
+
+def _progress_bar(steps: int) -> Any:
+    """The progress bar ``tokengym train`` shows (SB3's: tqdm drawn with rich), over ``steps`` steps."""
+    import warnings
+
+    from tqdm import TqdmExperimentalWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TqdmExperimentalWarning)  # tqdm.rich is marked experimental, as SB3 notes
+        from tqdm.rich import tqdm
+
+        return tqdm(total=steps, unit="step")
 
 
 def save_tokenizer_files(model_name: str, tokenizer: Any, out: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import string
+import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -28,6 +29,44 @@ from tokengym.envs.validation import (
 from tokengym.tokenizer import TokenCodec, load_tokenizer
 
 UNUSED_SLOT = ""  # what the game receives for a slot no command fills: an empty, unknown command
+RENAMED_INFO_KEYS = {"commands": "admissible_commands"}
+"""Info keys renamed so that both action modes use one name, old name to new; the old name reads the new key,
+with a ``DeprecationWarning``, for this release only."""
+
+
+class GameInfo(dict):
+    """A step's or a reset's ``info``: a plain ``dict`` whose renamed keys (:data:`RENAMED_INFO_KEYS`) still read,
+    with a ``DeprecationWarning``.
+
+    Example:
+        >>> info = GameInfo(admissible_commands=["go north"])
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True):
+        ...     warnings.simplefilter("always")
+        ...     info["commands"]
+        ['go north']
+    """
+
+    def _renamed(self, key: Any) -> Any:
+        new = RENAMED_INFO_KEYS.get(key) if isinstance(key, str) else None
+        if new is None or dict.__contains__(self, key):
+            return key
+        warnings.warn(
+            f"info[{key!r}] is renamed info[{new!r}], the name token-level games use; the old name is removed in the "
+            "next release",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return new
+
+    def __getitem__(self, key: Any) -> Any:
+        return dict.__getitem__(self, self._renamed(key))
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return dict.get(self, self._renamed(key), default)
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, self._renamed(key))
 
 
 class TextGameCommandEnv(gym.Env):
@@ -144,7 +183,7 @@ class TextGameCommandEnv(gym.Env):
             self._game_rng = game_rng
         self._status = "running"
         obs = self._observe()
-        return obs, {"text": str(self.game.text()), "commands": list(self._commands)}
+        return obs, GameInfo(text=str(self.game.text()), admissible_commands=list(self._commands))
 
     @property
     def episode_step_limit(self) -> int:
@@ -165,16 +204,16 @@ class TextGameCommandEnv(gym.Env):
         if result.done:
             self._status = "terminated"
         obs = self._observe()
-        info = {
-            "command": result.command,
-            "valid": result.valid,
-            "feedback": result.feedback,
-            "reward_components": result.components,
-            "score": self.game.score,
-            "turn": self.game.turn,
-            "won": result.won,
-            "commands": list(self._commands),
-        }
+        info = GameInfo(
+            command=result.command,
+            valid=result.valid,
+            feedback=result.feedback,
+            reward_components=result.components,
+            score=self.game.score,
+            turn=self.game.turn,
+            won=result.won,
+            admissible_commands=list(self._commands),
+        )
         if self.render_mode == "human":
             self.render()
         return obs, float(result.reward), result.done, False, info
@@ -257,7 +296,7 @@ class CommandTextWrapper(gym.Wrapper):
         >>> import gymnasium as gym, tokengym
         >>> env = CommandTextWrapper(gym.make("TextNavCmd-v0"))
         >>> _, info = env.reset(seed=0)
-        >>> _, reward, terminated, truncated, info = env.step(info["commands"][0])
+        >>> _, reward, terminated, truncated, info = env.step(info["admissible_commands"][0])
         >>> info["valid"]
         True
     """
@@ -277,11 +316,11 @@ class CommandTextWrapper(gym.Wrapper):
             if len(u.admissible_commands) >= u.max_commands:
                 raise ValueError(
                     f"{action!r} is not one of the offered commands and every slot holds one, so it cannot be "
-                    "played as an unknown command; pick one of info['commands']"
+                    "played as an unknown command; pick one of info['admissible_commands']"
                 )
             slot = u.max_commands - 1
         obs, reward, terminated, truncated, info = self.env.step(slot)
-        info = dict(info)
+        info = copy.copy(info)  # the same kind of dict (GameInfo keeps the renamed keys readable)
         info["text"] = action
         return obs, reward, terminated, truncated, info
 
@@ -315,7 +354,9 @@ _MODE_SECTIONS = {
     ),
     "Rewards": (
         "Per step, the game's score change, with ``info['reward_components']``, ``command``, ``valid``,\n"
-        "``feedback``, ``score``, ``turn``, ``won`` and the next ``commands``."
+        "``feedback``, ``score``, ``turn``, ``won`` and the next ``admissible_commands`` (the key token-level games\n"
+        "use too; ``info['commands']``, its former name, still reads it with a ``DeprecationWarning``). ``reset``'s\n"
+        "info holds ``text`` and ``admissible_commands``."
     ),
     "Episode End": (
         "Termination: when the game ends. Truncation: the registered ``TimeLimit`` at ``max_turns`` steps, which\n"
