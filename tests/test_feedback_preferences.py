@@ -87,7 +87,7 @@ def test_a_bad_line_names_the_file_and_the_line(tmp_path):
     with pytest.raises(PreferenceError, match="line 1: not valid JSON"):
         read_preferences(path)
     path.write_text("\n")
-    with pytest.raises(PreferenceError, match="no preferences"):
+    with pytest.raises(PreferenceError, match="nothing in the file"):
         read_preferences(path)
     with pytest.raises(PreferenceError, match="does not exist"):
         read_preferences(tmp_path / "missing.jsonl")

@@ -198,7 +198,7 @@ def test_a_bad_line_after_good_ones_adds_nothing(tmp_path):
 
 def test_empty_and_missing_candidate_files(tmp_path):
     (tmp_path / "empty.jsonl").write_text("\n\n")
-    with pytest.raises(CandidateError, match="no candidate pairs"):
+    with pytest.raises(CandidateError, match="nothing in the file"):
         read_candidates(tmp_path / "empty.jsonl")
     with pytest.raises(CandidateError, match="does not exist"):
         read_candidates(tmp_path / "missing.jsonl")

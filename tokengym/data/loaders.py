@@ -19,10 +19,11 @@ import csv
 import hashlib
 import io
 import json
+import math
 import os
 import stat
 import tempfile
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -413,3 +414,50 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def read_jsonl_records(
+    path: str | os.PathLike[str], what: str, expected: str, parse: Callable[[Any], Any], error: type[ValueError]
+) -> list[Any]:
+    """``parse(record)`` for every JSON object line of a JSONL file; blank lines are skipped.
+
+    JSON's ``NaN`` and ``Infinity`` and numbers out of a float's range are refused, as is nesting deeper than
+    Python's parser reaches. Any problem raises ``error`` naming the file and the line (``parse`` raises
+    ``error`` for a record it refuses, and its message gets the file and the line put in front).
+
+    Args:
+        path: the file.
+        what: what the file is, for messages ("preference file").
+        expected: what to pass instead, for messages ("a .jsonl file of preferences").
+        parse: turns one decoded JSON value into an item.
+        error: the exception raised.
+    """
+    path = check_file(path, what, expected, error=error)
+    out = []
+    for number, line in enumerate(read_utf8(path, error).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line, parse_constant=_no_json_constant, parse_float=_finite_float)
+        except ValueError as err:
+            raise error(f"{path}, line {number}: not valid JSON ({err})") from None
+        except RecursionError:
+            raise error(f"{path}, line {number}: nested too deeply to read") from None
+        try:
+            out.append(parse(record))
+        except error as err:
+            raise error(f"{path}, line {number}: {err}") from None
+    if not out:
+        raise error(f"{path}: nothing in the file; expected {expected}")
+    return out
+
+
+def _no_json_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value

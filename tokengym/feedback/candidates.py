@@ -25,14 +25,13 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tokengym.data.loaders import DataFileError, check_file, read_utf8, write_text_atomic
+from tokengym.data.loaders import DataFileError, read_jsonl_records, write_text_atomic
 from tokengym.data.textcheck import unicode_problem
 
 __all__ = ["RESERVED_METADATA", "Candidate", "CandidateError", "read_candidates", "write_candidates"]
@@ -128,35 +127,13 @@ def read_candidates(path: str | os.PathLike[str]) -> list[Candidate]:
         CandidateError: the file is missing, not a regular file, not UTF-8, empty, or a line is not valid JSON or
             not a valid candidate (naming the line and the field).
     """
-    path = check_file(path, "candidate pairs file", 'a .jsonl file of {"prompt", "a", "b"} pairs', CandidateError)
-    out = []
-    for number, line in enumerate(read_utf8(path, CandidateError).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line, parse_constant=_no_constant, parse_float=_finite_float)
-        except ValueError as err:
-            raise CandidateError(f"{path}, line {number}: not valid JSON ({err})") from None
-        except RecursionError:
-            raise CandidateError(f"{path}, line {number}: nested too deeply to read") from None
-        try:
-            out.append(candidate_from_record(record))
-        except CandidateError as err:
-            raise CandidateError(f"{path}, line {number}: {err}") from None
-    if not out:
-        raise CandidateError(f"{path}: no candidate pairs in the file")
-    return out
-
-
-def _no_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"the number {text[:40]} is out of range")
-    return value
+    return read_jsonl_records(
+        path,
+        "candidate pairs file",
+        'a .jsonl file of {"prompt", "a", "b"} pairs',
+        candidate_from_record,
+        CandidateError,
+    )
 
 
 def write_candidates(path: str | os.PathLike[str], candidates: Iterable[Candidate]) -> int:

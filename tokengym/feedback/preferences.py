@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tokengym.data.dialogue_layout import format_dialogue
-from tokengym.data.loaders import DataFileError, check_file, read_utf8, write_text_atomic
+from tokengym.data.loaders import DataFileError, read_jsonl_records, write_text_atomic
 from tokengym.data.textcheck import unicode_problem
 
 __all__ = ["Preference", "PreferenceError", "preference_from_record", "read_preferences", "write_preferences"]
@@ -165,26 +165,9 @@ def preference_from_record(record: Any) -> Preference:
 
 def read_preferences(path: str | os.PathLike[str]) -> list[Preference]:
     """Read a preference JSONL file; blank lines are skipped, anything else must be a valid preference."""
-    path = check_file(path, "preference file", "a .jsonl file of preferences", error=PreferenceError)
-    out = []
-    for number, line in enumerate(read_utf8(path, PreferenceError).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line, parse_constant=_no_constant)
-        except ValueError as err:
-            raise PreferenceError(f"{path}, line {number}: not valid JSON ({err})") from None
-        try:
-            out.append(preference_from_record(record))
-        except PreferenceError as err:
-            raise PreferenceError(f"{path}, line {number}: {err}") from None
-    if not out:
-        raise PreferenceError(f"{path}: no preferences in the file")
-    return out
-
-
-def _no_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a JSON value")
+    return read_jsonl_records(
+        path, "preference file", "a .jsonl file of preferences", preference_from_record, PreferenceError
+    )
 
 
 def write_preferences(path: str | os.PathLike[str], preferences: Iterable[Preference]) -> int:

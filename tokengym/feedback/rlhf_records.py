@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from tokengym.data.loaders import write_text_atomic
 
 __all__ = ["FORMAT", "MetricsLog", "RLHFSettingsError", "RunFolder", "plot_overoptimisation", "write_json"]
 
@@ -55,18 +56,7 @@ def write_json(path: Path, value: Any) -> None:
         >>> write_json(path, {"a": 1}); path.read_text()
         '{\\n  "a": 1\\n}\\n'
     """
-    text = json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def _read_json(path: Path) -> Any:
@@ -203,16 +193,7 @@ class RunFolder:
 
     def _rewrite_log(self, entries: Iterable[Mapping[str, Any]]) -> None:
         text = "".join(json.dumps(dict(e), ensure_ascii=False, allow_nan=False) + "\n" for e in entries)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.log_file.name}.", suffix=".tmp", dir=self.root)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.log_file)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(self.log_file, text)
 
 
 class MetricsLog:
