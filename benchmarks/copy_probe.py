@@ -10,8 +10,9 @@ measures that directly, on held-out (test-split) text whose entities the model h
   surname), town and number replaced, consistently in the article and its reference summary; the summary is
   cut just before each mention (``<article>\\nTL;DR: <summary so far>``), and the model must write it next.
 
-Invented names are pronounceable strings built from syllables (seeded), none of which occurs as a word in the
-embedded model's pretraining text; invented numbers keep the original's shape (digits, separators). A probe
+Invented names are pronounceable strings built from syllables (seeded; :mod:`tokengym.data.fresh_entities`, as
+the pretraining text's own invented names are), none of which occurs as a word in the embedded model's
+pretraining text; invented numbers keep the original's shape (digits, separators). A probe
 passes when the greedy continuation begins with the mention. The figures are copy rates per family and kind
 of entity, with 95% Wilson intervals; ``--seen`` is the control that keeps the text's own names and numbers.
 
@@ -34,12 +35,9 @@ from tokengym.agents.lm.loading import load_lm
 from tokengym.data.articles import article_for
 from tokengym.data.dialogue_layout import format_dialogue
 from tokengym.data.dialogues import conversation_for
+from tokengym.data.fresh_entities import NameInventor
 from tokengym.data.pretraining_text import training_documents
 from tokengym.envs.summarization import format_article
-
-_ONSETS = ("b", "br", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "qu", "r", "s", "t", "v", "w", "z")
-_VOWELS = ("a", "e", "i", "o", "u", "a", "e", "o")
-_CODAS = ("", "", "", "n", "r", "l", "s", "m", "nd", "rt")
 
 
 @dataclass(frozen=True)
@@ -53,39 +51,20 @@ class Probe:
 
 
 class Inventor:
-    """Invents capitalised names that never occur as a word in ``known`` (lower-cased), never the same twice.
+    """Invented names and numbers that never occur as a word of ``known`` (lower-cased), never the same twice.
 
     With ``fresh=False`` it invents nothing: every entity keeps its own value (names and numbers the model's
     pretraining text is full of), the control against which the fresh rates read.
     """
 
     def __init__(self, known: set[str], rng: np.random.Generator, fresh: bool = True) -> None:
-        self.known, self.rng, self.used, self.fresh = known, rng, set(), fresh
+        self.inventor, self.fresh = NameInventor(rng, avoid=known), fresh
 
     def name(self, syllables: int = 2, like: str = "") -> str:
-        if not self.fresh:
-            return like
-        while True:
-            word = "".join(
-                _ONSETS[self.rng.integers(len(_ONSETS))]
-                + _VOWELS[self.rng.integers(len(_VOWELS))]
-                + _CODAS[self.rng.integers(len(_CODAS))]
-                for _ in range(syllables)
-            )
-            if word not in self.known and word not in self.used and 4 <= len(word) <= 10:
-                self.used.add(word)
-                return word.capitalize()
+        return self.inventor.name(syllables) if self.fresh else like
 
     def number(self, like: str) -> str:
-        """A number with the digits of ``like`` redrawn (separators kept, no leading zero) and a different value."""
-        if not self.fresh:
-            return like
-        while True:
-            digits = [str(self.rng.integers(1 if i == 0 else 0, 10)) for i in range(sum(c.isdigit() for c in like))]
-            it = iter(digits)
-            fresh = "".join(next(it) if c.isdigit() else c for c in like)
-            if fresh != like:
-                return fresh
+        return self.inventor.number(like) if self.fresh else like
 
 
 def known_words() -> set[str]:

@@ -33,6 +33,7 @@ Run it on an otherwise idle machine: the budget is wall-clock time, so other loa
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -44,7 +45,9 @@ from stable_baselines3.common.callbacks import BaseCallback
 import tokengym  # noqa: F401  (registers the environments)
 from tokengym.agents.running.evaluate import EvalReport, evaluate_policy_text
 from tokengym.agents.running.train import TrainConfig, load_policy, train
+from tokengym.data.dialogues import NAMES
 
+NAME_SET = frozenset(NAMES)
 VARIANTS = ("Dialogue-v0", "DialogueChat-v0", "DialoguePersona-v0", "DialogueSupport-v0")
 EVAL_SEED_OFFSET = 100_000
 
@@ -82,6 +85,28 @@ def transcript(sample: dict) -> str:
     return "\n".join(lines)
 
 
+_WORD = re.compile(r"[A-Z][a-z]+")
+
+
+def name_use(report: EvalReport) -> tuple[int, int]:
+    """``(turns that call the user by their own name, turns that use a person's first name at all)``.
+
+    A turn uses a name when it holds the user's first name or any other first name of the generated personas
+    (the names the simulated user corrects, "It's Kenji, actually."); it is correct when the only such name is
+    the user's. The user's name is the persona name their opening turn states.
+    """
+    correct = named = 0
+    for sample in report.samples:
+        opening = set(_WORD.findall(sample["prompt"].split("\n")[0]))
+        own = opening & NAME_SET
+        for turn in sample.get("turns") or [{"completion": sample["completion"]}]:
+            used = set(_WORD.findall(turn["completion"])) & (NAME_SET | own)
+            if used:
+                named += 1
+                correct += bool(used) and used <= own
+    return correct, named
+
+
 def component_changes(before: EvalReport, after: EvalReport) -> str:
     """``name before -> after`` for each reward component (mean per episode), largest change first."""
     names = sorted(set(before.components) | set(after.components))
@@ -113,9 +138,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     rows: dict[str, dict[str, list[float]]] = {}
+    name_rows: dict[str, list[tuple[int, int]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for env_id in args.envs:
             runs = rows[env_id] = {"zero-shot": [], "trained": [], "steps": [], "minutes": [], "error": []}
+            names: dict[str, list[tuple[int, int]]] = {"zero-shot": [], "trained": []}
             for seed in args.seeds:
                 zero_shot = held_out_report("tiny", env_id, args.eval_episodes, seed, args.temperature)
                 runs["zero-shot"].append(zero_shot.mean)
@@ -138,6 +165,7 @@ def main() -> None:
                         out_dir=str(Path(tmp) / f"{env_id}-{seed}"),
                         progress_bar=False,
                         tensorboard=False,
+                        eval_episodes=0,  # scored below, on more episodes
                     ),
                     callbacks=[TimeBudget(args.minutes * 60)],
                     log=lambda *a: None,
@@ -155,11 +183,18 @@ def main() -> None:
                     flush=True,
                 )
                 print(f"  components: {component_changes(zero_shot, trained)}", flush=True)
+                if env_id == "DialoguePersona-v0":
+                    for name, report in (("zero-shot", zero_shot), ("trained", trained)):
+                        names[name].append(name_use(report))
+                        right, used = names[name][-1]
+                        print(f"  {name}: the user's own name in {right} of {used} turns that use a name", flush=True)
                 for episode in range(args.show):
                     for name, report in (("zero-shot", zero_shot), ("trained", trained)):
                         print(f"  held-out conversation {episode}, {name}:", flush=True)
                         print(transcript(report.samples[episode]), flush=True)
 
+        if env_id == "DialoguePersona-v0":
+            name_rows = names
     print(
         f"\nPPO from 'tiny', {args.minutes:g} min wall clock per run (group size {args.group_size}, lr {args.lr:g}, "
         f"KL {args.kl_coef:g}, temperature {args.temperature:g}"
@@ -175,6 +210,9 @@ def main() -> None:
             f"| {env_id} | {zero.mean():.3f} ± {zero.std():.3f} | {trained.mean():.3f} ± {trained.std():.3f} "
             f"| {gain.mean():+.3f} ± {gain.std():.3f} | {np.mean(runs['error']):.3f} | {np.mean(runs['steps']):.0f} |"
         )
+    for name, tallies in name_rows.items():
+        rates = ", ".join(f"{right}/{used} ({right / max(used, 1):.0%})" for right, used in tallies)
+        print(f"DialoguePersona-v0, {name}: turns that use a name and use the user's own, per seed: {rates}")
 
 
 if __name__ == "__main__":

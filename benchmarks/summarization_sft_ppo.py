@@ -44,10 +44,15 @@ import tokengym  # noqa: F401  (registers the environments)
 from tokengym.agents.running.evaluate import evaluate_policy_text
 from tokengym.agents.running.train import TrainConfig, load_policy, train
 from tokengym.agents.supervised.sft import SFTConfig, supervised_finetune
+from tokengym.envs.summarization import PROMPT_SUFFIX
+from tokengym.rewards.summary import name_spans, numbers_in, unsupported
 
 ENV = "Summarization-v0"
 REWARD = "rouge_l + 0.5*fact_coverage + 0.5*faithfulness + 0.5*verbosity(ratio=1.5)"
-COLUMNS = ("reward", "rouge_l", "rouge_1", "fact_coverage", "faithfulness", "compression")
+#: ``--credit dense``: the same reward without its sparse faithfulness term, which the env's per-token
+#: ``invented_penalty`` replaces (each invented name or number costs that much on the token that completes it).
+DENSE_REWARD = "rouge_l + 0.5*fact_coverage + 0.5*verbosity(ratio=1.5)"
+COLUMNS = ("reward", "rouge_l", "rouge_1", "fact_coverage", "faithfulness", "invented share", "compression")
 
 
 def score(model: str, env_kwargs: dict, episodes: int, temperature: float) -> dict[str, np.ndarray]:
@@ -60,7 +65,26 @@ def score(model: str, env_kwargs: dict, episodes: int, temperature: float) -> di
     per_article = {"reward": np.asarray(report.returns)}
     for name in report.metrics:
         per_article[name] = np.asarray([sample["metrics"][name] for sample in report.samples])
+    counts = [invented_and_stated(sample["completion"], sample["prompt"]) for sample in report.samples]
+    per_article["invented"] = np.asarray([c[0] for c in counts], dtype=float)
+    per_article["stated"] = np.asarray([c[1] for c in counts], dtype=float)
+    # the share of one article's stated names and numbers that its article lacks (0 when it states none)
+    per_article["invented share"] = per_article["invented"] / np.maximum(per_article["stated"], 1)
     return per_article
+
+
+def invented_and_stated(summary: str, prompt: str) -> tuple[int, int]:
+    """``(distinct names and numbers of the summary absent from the article, distinct names and numbers)``."""
+    article = prompt.removesuffix(PROMPT_SUFFIX)
+    stated = len(set(numbers_in(summary))) + len(set(name_spans(summary)))
+    return len(unsupported(summary, article)), stated
+
+
+def pooled_share(runs: list[dict[str, np.ndarray]]) -> str:
+    """Invented names and numbers over all stated ones, pooled over every article of every run."""
+    invented = sum(run["invented"].sum() for run in runs)
+    stated = sum(run["stated"].sum() for run in runs)
+    return f"{invented / max(stated, 1):.1%} ({invented:.0f} of {stated:.0f})"
 
 
 def paired_gain(after: np.ndarray, before: np.ndarray) -> str:
@@ -88,11 +112,23 @@ def main() -> None:
     parser.add_argument("--work-dir", default=None, help="keep models here; supervised ones found there are reused")
     parser.add_argument("--eval-episodes", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--credit",
+        choices=("sparse", "dense"),
+        default="sparse",
+        help="faithfulness credit: 'sparse' (the faithfulness term at the summary's end) or 'dense' (the "
+        "env's per-token invented_penalty instead; the reward then defaults to DENSE_REWARD)",
+    )
+    parser.add_argument("--invented-penalty", type=float, default=0.15, help="per invented item, with --credit dense")
     args = parser.parse_args()
     if args.reward == "default":
         args.reward = None
+    elif args.credit == "dense" and args.reward == REWARD:
+        args.reward = DENSE_REWARD
     torch.set_num_threads(args.threads)
     env_kwargs = {"difficulty": args.difficulty, "max_prompt_len": 256, "max_new_tokens": 48}
+    if args.credit == "dense":
+        env_kwargs["invented_penalty"] = args.invented_penalty
     # every model is scored on the reward PPO trains on (the PPO checkpoint would otherwise bring its own)
     scored_kwargs = {**env_kwargs, **({"reward": args.reward} if args.reward else {})}
 
@@ -133,6 +169,7 @@ def main() -> None:
                     out_dir=tempfile.mkdtemp(dir=tmp, prefix=f"ppo-{seed}-"),
                     progress_bar=False,
                     tensorboard=False,
+                    eval_episodes=0,  # scored below, on more episodes
                 ),
                 log=lambda *a: None,
             )
@@ -156,7 +193,9 @@ def main() -> None:
     print(
         f"\n{ENV}, difficulty {args.difficulty}: {args.eval_episodes} held-out articles, seeds {args.seeds}; SFT "
         f"{args.sft_steps} steps, PPO {args.ppo_steps} token steps (group size {args.group_size}, lr {args.lr:g}, "
-        f"KL {args.kl_coef:g}, temperature {args.temperature:g}, reward {args.reward or 'the default'}"
+        f"KL {args.kl_coef:g}, temperature {args.temperature:g}, reward {args.reward or 'the default'}, "
+        f"{args.credit} faithfulness credit"
+        f"{f' (invented_penalty {args.invented_penalty:g})' if args.credit == 'dense' else ''}"
         f"{'' if args.normalize_advantage else ', advantages unnormalised'})"
     )
     print(f"| model | {' | '.join(COLUMNS)} |")
@@ -167,6 +206,8 @@ def main() -> None:
             values = [run[column].mean() for run in runs]
             cells.append(f"{np.mean(values):.3f} ± {np.std(values):.3f}")
         print(f"| {name} | {' | '.join(cells)} |")
+    for name, runs in rows.items():
+        print(f"{name}: stated names and numbers absent from the article, pooled: {pooled_share(runs)}")
     ppo_runs, sft_runs = rows["supervised + PPO"], rows["supervised"]
     print("PPO's change over every seed's articles, paired (mean and standard error):")
     for column in COLUMNS:

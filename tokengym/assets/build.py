@@ -1,7 +1,7 @@
 """Rebuild the embedded default tokenizer: ``python -m tokengym.assets.build [--out DIR]``.
 
 A byte-level BPE of 4,096 tokens (``<|endoftext|>`` = 0, ``<|pad|>`` = 1) trained with Hugging Face
-``tokenizers`` on :func:`tokengym.data.pretraining_text.training_documents`. The corpus is deterministic, so the
+``tokenizers`` on :func:`tokengym.data.pretraining_text.tokenizer_documents`. The corpus is deterministic, so the
 result is the same file every time; the files load with ``tokenizers.Tokenizer.from_file`` and with
 ``transformers.AutoTokenizer.from_pretrained(DIR)``.
 """
@@ -51,14 +51,14 @@ def save_tokenizer(tokenizer, out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from tokengym.data.pretraining_text import training_documents
+    from tokengym.data.pretraining_text import tokenizer_documents
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=default_tokenizer_dir(), help="output folder")
     parser.add_argument("--vocab-size", type=int, default=VOCAB_SIZE)
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    documents = list(training_documents())
+    documents = list(tokenizer_documents())
     mb = sum(len(d) for d in documents) / 1e6
     corpus_time = time.perf_counter() - start
     start = time.perf_counter()

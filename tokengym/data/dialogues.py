@@ -48,6 +48,7 @@ __all__ = [
     "KIND_CODES",
     "NAMES",
     "PETS",
+    "PET_NAMES",
     "PROBLEMS",
     "PRODUCTS",
     "SPLIT_CODES",
@@ -282,6 +283,7 @@ INTERESTS = tuple(i.interest for i in _INTERESTS)
 CITIES: tuple[str, ...] = _PERSONA["cities"]
 JOBS: tuple[str, ...] = tuple(job for job, _ in _PERSONA["jobs"])
 PETS: tuple[str, ...] = _PERSONA["pets"]
+PET_NAMES: tuple[str, ...] = tuple(_PERSONA["pet_names"])
 _FACTS = ("city", "job", "pet")
 _REQUESTS = tuple(_Request(**row) for row in _PERSONA["requests"])
 
@@ -300,7 +302,7 @@ def _persona(d: _Draw) -> Conversation:
         persona["job"], values["a_job"] = d.pick(_PERSONA["jobs"])  # ("vet", "a vet")
     if "pet" in facts:
         values["pet"] = persona["pet"] = d.pick(PETS)
-        values["pet_name"] = persona["pet_name"] = d.pick(_PERSONA["pet_names"])
+        values["pet_name"] = persona["pet_name"] = d.pick(PET_NAMES)
 
     n_requests = d.pick((1, 2, 2, 3))  # with the introduction and a goodbye, at most ten turns
     bye = d.chance(0.7)

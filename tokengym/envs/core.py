@@ -187,6 +187,11 @@ class TokenEnv(gym.Env):
         }
         return totals[0], True, info
 
+    def _token_reward(self) -> float:
+        """The reward of a step inside a completion (not its last): 0, unless a task pays per token (the
+        summarization task's ``invented_penalty`` lands on the token that completes an invented name)."""
+        return 0.0
+
     def eval_metrics(self) -> str | None:
         """A reward spec of the metrics worth reporting for this task (``tokengym eval`` scores every completion
         with each of them, besides the reward); ``None`` when the task names none."""
@@ -246,7 +251,7 @@ class TokenEnv(gym.Env):
         self._mask[pos] = 1
         self._pos = pos + 1
         if a != self._eos and self._pos < self._end:
-            return self._obs(), 0.0, False, False, {}
+            return self._obs(), self._token_reward(), False, False, {}
         # End of the completion: on EOS or a full budget. The task says whether the episode ends there.
         ended_by_eos = a == self._eos
         completion = self.codec.decode(self._ids[self._start : self._pos]).strip()

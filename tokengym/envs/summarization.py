@@ -11,7 +11,8 @@ import numpy as np
 from tokengym.data.articles import DIFFICULTIES, article_for
 from tokengym.data.loaders import load_hub_records, load_records, resolve_fields
 from tokengym.envs.core import Sample, TokenEnv, fit_prompt
-from tokengym.envs.validation import check_choice, check_index, check_int
+from tokengym.envs.validation import check_choice, check_index, check_int, check_number
+from tokengym.rewards.summary import InventedItems
 
 PROMPT_SUFFIX = "\nTL;DR:"
 SEQ2SEQ_PREFIX = "summarize: "
@@ -126,6 +127,13 @@ class SummarizationEnv(TokenEnv):
     ``rouge_l + 0.5*verbosity(ratio=1.5)``: ROUGE-L F to the reference in [0, 1], minus half a penalty in
     [-1, 0] for exceeding 1.5 times the reference's length; the total lies in [-0.5, 1].
 
+    With ``invented_penalty=w`` (0 by default) the task also pays token by token: each name or number the
+    summary states that the article does not contain costs ``w`` on the step that completes it (the earliest
+    step it is known; :class:`~tokengym.rewards.summary.InventedItems`), instead of, or besides, the sparse
+    ``faithfulness`` term of the spec that judges the whole summary at its end. The dense penalty puts the
+    blame on the tokens up to the invention, not on the words after it; ``info["invented"]`` lists the items
+    and ``info["reward_components"]["invented_penalty"]`` their total.
+
     ## Starting State
     An article index drawn with ``self.np_random`` (any of 2^31 generated articles of the split, or a record
     of the file). ``reset(options={"index": i})`` picks article ``i``. The ``train`` and ``test`` splits draw from
@@ -153,11 +161,13 @@ class SummarizationEnv(TokenEnv):
     "summary": "highlights"}``); ``dataset`` (a Hugging Face dataset: ``"cnn_dailymail"``, ``"xsum"``,
     ``"samsum"`` by name, or a hub id with ``fields``; needs ``pip install 'tokengym[hub]'`` and network or the
     ``datasets`` cache; offline, the error says how to save it as a local JSONL file) and ``dataset_limit``
-    (read only the first records of the split).
+    (read only the first records of the split); ``invented_penalty`` (0 to 10, default 0: the dense
+    faithfulness penalty above).
 
     ## Version History
     - v0: procedural articles at three difficulties (mixed by default), local files, Hugging Face datasets,
-      ROUGE-L with a length budget, a ``TL;DR`` and a seq2seq prompt format.
+      ROUGE-L with a length budget, a ``TL;DR`` and a seq2seq prompt format; ``invented_penalty``, a
+      token-level faithfulness penalty.
     """
 
     default_reward: ClassVar[str] = "rouge_l + 0.5*verbosity(ratio=1.5)"
@@ -178,7 +188,9 @@ class SummarizationEnv(TokenEnv):
         max_prompt_len: int = 256,
         max_new_tokens: int = 48,
         render_mode: str | None = None,
+        invented_penalty: float = 0.0,
     ) -> None:
+        invented_penalty = check_number("invented_penalty", invented_penalty, low=0.0, high=10.0)
         try:
             difficulty = check_choice("difficulty", difficulty, (*DIFFICULTIES, MIXED))
         except ValueError:
@@ -194,6 +206,8 @@ class SummarizationEnv(TokenEnv):
         super().__init__(tokenizer, reward, max_prompt_len, max_new_tokens, render_mode)
         self.difficulty = difficulty
         self.split = split
+        self.invented_penalty = invented_penalty
+        self._invented: InventedItems | None = None
         self._records: list[dict[str, Any]] | None = None
         if data_path is not None and dataset is not None:
             raise ValueError("pass data_path (a local file) or dataset (a Hugging Face dataset), not both")
@@ -211,6 +225,25 @@ class SummarizationEnv(TokenEnv):
             raise ValueError(
                 f"max_prompt_len={max_prompt_len} leaves no room for the article in the {prompt_format!r} format"
             )
+
+    def _lay_out(self, sample: Sample) -> None:
+        super()._lay_out(sample)
+        self._invented = InventedItems(sample.columns["sources"]) if self.invented_penalty else None
+
+    def _token_reward(self) -> float:
+        if self._invented is None:
+            return 0.0
+        text = self.codec.decode(self._ids[self._start : self._pos]).lstrip()
+        return -self.invented_penalty * len(self._invented.update(text))
+
+    def _end_of_completion(self, completion: str, ended_by_eos: bool) -> tuple[float, bool, dict[str, Any]]:
+        reward, terminated, info = super()._end_of_completion(completion, ended_by_eos)
+        if self._invented is not None:
+            new = self._invented.update(completion, final=True)
+            reward -= self.invented_penalty * len(new)
+            info["invented"] = sorted(self._invented.reported)
+            info["reward_components"]["invented_penalty"] = -self.invented_penalty * len(self._invented.reported)
+        return reward, terminated, info
 
     def eval_metrics(self) -> str:
         """ROUGE-1/2/L, BLEU, chrF, semantic similarity (ROUGE-1 where no embedding model is installed, named as

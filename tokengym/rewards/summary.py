@@ -23,7 +23,15 @@ from typing import Any, ClassVar
 from tokengym.rewards.base import Reward
 from tokengym.rewards.lexical import _CachedStemmer
 
-__all__ = ["FactCoverage", "Faithfulness", "fact_tokens", "name_spans", "numbers_in", "unsupported"]
+__all__ = [
+    "FactCoverage",
+    "Faithfulness",
+    "InventedItems",
+    "fact_tokens",
+    "name_spans",
+    "numbers_in",
+    "unsupported",
+]
 
 _TOKEN = re.compile(
     r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:st|nd|rd|th)?"
@@ -231,6 +239,60 @@ def unsupported(summary: str, source: str) -> list[str]:
     missing = [n for n in dict.fromkeys(numbers_in(summary)) if n not in source_numbers]
     missing += [s for s in dict.fromkeys(name_spans(summary)) if f" {s} " not in source_words]
     return missing
+
+
+#: The end of a text that may still grow into a longer word, number or name: the tail that is not settled yet.
+_OPEN_TAIL = re.compile(r"[\w,.'\u2019-]*$")
+
+
+class InventedItems:
+    """Finds, as a summary is written token by token, each name or number it states that the source lacks.
+
+    An item is judged once it is complete: when the text after it can no longer extend it (a space follows a
+    number, a lower-case word follows a name), or at the end of the summary. A prefix of a supported name is
+    itself supported (the source holds its words in the same order), so an item is never judged invented
+    before it is finished. Each distinct invented item is reported once, on the call that first completes it;
+    the token-level faithfulness penalty of :class:`~tokengym.envs.summarization.SummarizationEnv`
+    (``invented_penalty``) lands there, instead of on the whole summary at its end.
+
+    Example:
+        >>> tracker = InventedItems("Maria Okafor won 500 dollars in Ferndale.")
+        >>> [tracker.update(t) for t in ("Maria", "Maria Lopez", "Maria Lopez w", "Maria Lopez won 500 ")]
+        [[], [], ['maria lopez'], []]
+        >>> tracker.update("Maria Lopez won 500 dollars in Paris.", final=True)
+        ['paris']
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.reported: set[str] = set()
+
+    def update(self, text: str, final: bool = False) -> list[str]:
+        """The items of ``text`` that are complete, invented and not reported before (then marked reported)."""
+        settled = text
+        if not final:
+            tail = _OPEN_TAIL.search(text)
+            settled = text[: tail.start()]  # type: ignore[union-attr]
+            if not tail.group()[:1].islower():  # type: ignore[union-attr]
+                # A name may continue with the next capitalised word; a lower-case word ends it.
+                settled = _settled_names(settled)
+        new = [item for item in unsupported(settled, self.source) if item not in self.reported]
+        self.reported.update(new)
+        return new
+
+
+def _settled_names(text: str) -> str:
+    """``text`` up to its trailing run of capitalised words, if any: a name the next word may still extend."""
+    words = list(re.finditer(r"[^\W\d_][\w'\u2019]*", text))
+    cut = len(text)
+    if not words or not re.fullmatch(r"[ \t-]*", text[words[-1].end() :]):
+        return text  # punctuation or a number after the last word closed every name
+    for i in range(len(words) - 1, -1, -1):
+        joined = i == len(words) - 1 or re.fullmatch(r"[ \t-]+", text[words[i].end() : words[i + 1].start()])
+        if not (joined and words[i].group()[0].isupper()):
+            break
+        cut = words[i].start()
+    return text[:cut]
 
 
 class Faithfulness(Reward):

@@ -47,8 +47,8 @@ class PretrainConfig:
     """AdamW weight decay on matrices."""
     minutes: float = 45.0
     """Wall-clock safety cap; training normally ends at ``max_steps`` (so the result does not depend on speed)."""
-    max_steps: int = 1500
-    """Optimisation steps (the schedule's length): ~12M tokens, ~25 minutes on 2 CPU cores with bf16."""
+    max_steps: int = 2000
+    """Optimisation steps (the schedule's length): 16.4M tokens; 61 minutes with one torch thread on 2 shared cores."""
     seed: int = 0
     """Seed of initialisation and batch order."""
     val_fraction: float = 0.01
@@ -229,11 +229,15 @@ the last bits across machines).
 - Generated news-like articles at three difficulties, each followed by `TL;DR:` and its reference summary.
 - Generated conversations (chit-chat, persona, customer support) and the English chatterbot-corpus
   conversations, one document each, laid out as `Dialogue-v0` lays out its prompts.
+- In three of every four articles and persona conversations, every person, place and number is invented for
+  that document (`tokengym.data.fresh_entities`), so the only way to predict a name in a summary or a reply is
+  to copy it from the context.
 - Every assistant turn and every summary ends with `<|endoftext|>`, so the model learns where they stop.
 
 ## Behaviour
-It writes fluent template-level replies and summaries for tokengym's tasks; summaries often swap names and
-invent numbers, which is what faithfulness rewards should teach it out of. It knows nothing beyond its data.
+It writes fluent template-level replies and summaries for tokengym's tasks and copies names and places from
+its context, including names it has never seen, but not yet numbers: a summary's number has the article's
+shape and other digits (`python benchmarks/copy_probe.py` measures both). It knows nothing beyond its data.
 
 ## Samples (temperature 0.8, top-p 0.9)
 {samples}
