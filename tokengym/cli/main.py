@@ -21,6 +21,14 @@ tokengym sft ENV --model M --out DIR [--steps N] [--no-progress]
                            supervised warm start on the task's references or a TextWorld game's
                            walkthroughs, with a progress bar; writes a loadable model folder
 tokengym play ENV          play an environment yourself, at the string level (":reset", ":quit")
+tokengym feedback add|serve|label|export --db FILE ...
+                           people judge pairs of completions (a local page with an access token, or the
+                           terminal) into a SQLite store; export writes preference JSONL
+tokengym rlhf ENV [--rounds N] [--human] [--resume] ...
+                           rounds of pairs from the policy, judgements, a reward model on all of them, PPO
+                           against it with a KL penalty, held-out gold and learned reward against KL
+tokengym dpo --prefs FILE --out DIR
+                           DPO on a preference file: the offline baseline beside RLHF
 """
 
 from __future__ import annotations
