@@ -6,16 +6,14 @@ the test is skipped, saying so, only where neither can be found on this machine.
 
 import json
 import shutil
-import threading
 import urllib.error
 import urllib.request
 
 import pytest
+from feedback_serving import serving
 
 from tokengym.feedback.candidates import Candidate
 from tokengym.feedback.preferences import read_preferences
-from tokengym.feedback.server import LabellingServer
-from tokengym.feedback.store import FeedbackStore
 
 BROWSER = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 DRIVER = shutil.which("chromedriver")
@@ -36,16 +34,8 @@ PAIRS = [
 
 @pytest.fixture
 def served(tmp_path):
-    store = FeedbackStore(tmp_path / "feedback.db")
-    store.add_pairs(PAIRS)
-    server = LabellingServer(store, rater="ana", port=0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
-    store.close()
+    with serving(tmp_path, PAIRS) as server:
+        yield server
 
 
 @pytest.fixture

@@ -3,11 +3,11 @@ model text never reaches the page as markup."""
 
 import doctest
 import json
-import threading
 import urllib.error
 import urllib.request
 
 import pytest
+from feedback_serving import serving
 
 from tokengym.feedback import server as server_module
 from tokengym.feedback.candidates import Candidate
@@ -24,16 +24,8 @@ PAIRS = [
 
 @pytest.fixture
 def served(tmp_path):
-    store = FeedbackStore(tmp_path / "feedback.db")
-    store.add_pairs(PAIRS)
-    server = LabellingServer(store, rater="ana", port=0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
-    store.close()
+    with serving(tmp_path, PAIRS) as server:
+        yield server
 
 
 def base(server) -> str:

@@ -217,6 +217,25 @@ def text_problem(value: Any, may_be_list: bool = False) -> str | None:
     return f"{_kind_of(value)}, not {allowed}; quote it if it is meant as text"
 
 
+def string_fields_problem(record: Mapping[str, Any], keys: Iterable[str]) -> str | None:
+    """Why a record's ``keys`` are not all present strings of valid Unicode (empty allowed), or ``None``.
+
+    Example:
+        >>> string_fields_problem({"prompt": "Hi", "a": 3}, ("prompt", "a", "b"))
+        "field 'a' must be text, not int"
+    """
+    for key in keys:
+        if key not in record:
+            return f"missing field {key!r}"
+        value = record[key]
+        if not isinstance(value, str):
+            return f"field {key!r} must be text, not {type(value).__name__}"
+        problem = unicode_problem(value)
+        if problem is not None:
+            return f"field {key!r}: {problem}"
+    return None
+
+
 def _kind_of(value: Any) -> str:
     shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
     if value is None:

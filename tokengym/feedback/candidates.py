@@ -31,8 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tokengym.data.loaders import DataFileError, read_jsonl_records, write_text_atomic
-from tokengym.data.textcheck import unicode_problem
+from tokengym.data.loaders import DataFileError, read_jsonl_records, string_fields_problem, write_text_atomic
 
 __all__ = ["RESERVED_METADATA", "Candidate", "CandidateError", "read_candidates", "write_candidates"]
 
@@ -88,15 +87,9 @@ def candidate_problem(record: Mapping[str, Any]) -> str | None:
     unknown = sorted(set(record) - set(_FIELDS))
     if unknown:
         return f"unknown field(s) {unknown}; a candidate pair has {list(_FIELDS)}"
-    for key in ("prompt", "a", "b"):
-        if key not in record:
-            return f"missing field {key!r}"
-        value = record[key]
-        if not isinstance(value, str):
-            return f"field {key!r} must be text, not {type(value).__name__}"
-        problem = unicode_problem(value)
-        if problem is not None:
-            return f"field {key!r}: {problem}"
+    problem = string_fields_problem(record, ("prompt", "a", "b"))
+    if problem is not None:
+        return problem
     metadata = record.get("metadata", {})
     if not isinstance(metadata, dict):
         return f"field 'metadata' must be an object, not {type(metadata).__name__}"

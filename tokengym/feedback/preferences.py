@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tokengym.data.dialogue_layout import format_dialogue
-from tokengym.data.loaders import DataFileError, read_jsonl_records, write_text_atomic
+from tokengym.data.loaders import DataFileError, read_jsonl_records, string_fields_problem, write_text_atomic
 from tokengym.data.textcheck import unicode_problem
 
 __all__ = ["Preference", "PreferenceError", "preference_from_record", "read_preferences", "write_preferences"]
@@ -91,15 +91,9 @@ class Preference:
 
 def _problem(record: Mapping[str, Any]) -> str | None:
     """What is wrong with a plain record, or ``None``."""
-    for key in ("prompt", "chosen", "rejected"):
-        if key not in record:
-            return f"missing field {key!r}"
-        value = record[key]
-        if not isinstance(value, str):
-            return f"field {key!r} must be text, not {type(value).__name__}"
-        problem = unicode_problem(value)
-        if problem is not None:
-            return f"field {key!r}: {problem}"
+    problem = string_fields_problem(record, ("prompt", "chosen", "rejected"))
+    if problem is not None:
+        return problem
     if record["chosen"] == "" and record["rejected"] == "":
         return "both completions are empty"
     if not isinstance(record.get("tie", False), bool):
