@@ -13,6 +13,7 @@ Example:
     >>> from tokengym.feedback.candidates import Candidate
     >>> from tokengym.feedback.store import FeedbackStore
     >>> db = pathlib.Path(tempfile.mkdtemp()) / "feedback.db"
+    >>> FeedbackStore(db).close()  # made before the judging thread opens it
     >>> def judge():
     ...     with FeedbackStore(db) as store:
     ...         while store.next_pair("ana") is None:
@@ -20,7 +21,7 @@ Example:
     ...         store.record(store.next_pair("ana").id, "B", rater="ana")
     >>> threading.Thread(target=judge).start()
     >>> [pref] = wait_for_judgements(db, [Candidate("Hi!", " Go away.", " Hello!")], poll_s=0.05,
-    ...                              log=lambda *a: None)
+    ...                              timeout_s=60, log=lambda *a: None)
     >>> pref.chosen
     ' Hello!'
 """
