@@ -129,8 +129,9 @@ def _print_evaluation(evaluation: Any, samples: int) -> None:
         print(f"  {name:<22}{value:+.3f}")
     if report.metrics:
         print("metrics (mean ± std over the completions)")
+        width = max(22, 1 + max(map(len, report.metrics)))  # long names (a task's own figures) keep a gap
         for name, stats in report.metrics.items():
-            print(f"  {name:<22}{stats['mean']:+.3f} ± {stats['std']:.3f}{report.metric_notes.get(name, '')}")
+            print(f"  {name:<{width}}{stats['mean']:+.3f} ± {stats['std']:.3f}{report.metric_notes.get(name, '')}")
     for sample in report.samples[:samples]:
         _print_sample(sample)
 

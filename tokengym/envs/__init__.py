@@ -8,6 +8,7 @@ id                           entry point                        max_episode_step
 ``DialoguePersona-v0``       :class:`DialoguePersonaEnv`        192 (4 turns x 48)
 ``DialogueSupport-v0``       :class:`DialogueSupportEnv`        192 (4 turns x 48)
 ``Summarization-v0``         :class:`SummarizationEnv`          48
+``ContextQA-v0``             :class:`ContextQAEnv`              24
 ``TokenSubset-v0``           :class:`TokenSubsetEnv` (toy)      8
 ``TwentyQuestions-v0``       :class:`TwentyQuestionsEnv`        320 (20 turns x 16)
 ``TwentyQuestionsCmd-v0``    :class:`TwentyQuestionsCmdEnv`     20
@@ -61,6 +62,7 @@ ENVIRONMENTS = {
     "DialoguePersona-v0": ("tokengym.envs.dialogue_variants:DialoguePersonaEnv", 4 * 48, {}),
     "DialogueSupport-v0": ("tokengym.envs.dialogue_variants:DialogueSupportEnv", 4 * 48, {}),
     "Summarization-v0": ("tokengym.envs.summarization:SummarizationEnv", 48, {}),
+    "ContextQA-v0": ("tokengym.envs.qa:ContextQAEnv", 24, {}),
     "TokenSubset-v0": ("tokengym.envs.toy:TokenSubsetEnv", 8, {}),
     "TwentyQuestions-v0": ("tokengym.envs.games.token_env:TwentyQuestionsEnv", 20 * 16, {}),
     "TwentyQuestionsCmd-v0": ("tokengym.envs.games.command_env:TwentyQuestionsCmdEnv", 20, {}),

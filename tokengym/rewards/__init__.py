@@ -26,6 +26,9 @@ task_success        [0, 1]     1 on the reply that meets the user's goal
 context_use         [0, 1]     facts the user stated that the reply uses (``user_facts``)
 consistency         [-1, 0]    contradictions of the assistant's own earlier statements
 repetition_turns    [-1, 0]    share of word n-grams repeated from earlier assistant turns
+answer_correct      [0, 1]     1 for the right answer to an answerable question (``answers``)
+abstention          [0, 1]     1 for an accepted "I don't know" to an unanswerable question
+fabrication         [0, 1]     1 for an answer that is not right (invented or wrong)
 learned             unbounded  a trained reward model's score, standardised (``path=`` its folder)
 =================== ========== =========================================================
 
@@ -64,6 +67,7 @@ from tokengym.rewards.dialogue import (
 from tokengym.rewards.external import RewardReferenceError
 from tokengym.rewards.learned import LearnedReward
 from tokengym.rewards.lexical import Bleu, Chrf, LexicalRelevance, Rouge
+from tokengym.rewards.qa import Abstention, AnswerCorrect, Fabrication
 from tokengym.rewards.semantic import SemanticRelevance, SemanticSimilarity
 from tokengym.rewards.shape import Brevity, Compression, Repetition, Verbosity
 from tokengym.rewards.spec import RewardSpecError
@@ -93,8 +97,13 @@ register_reward("context_use", ContextUse)
 register_reward("consistency", Consistency)
 register_reward("repetition_turns", TurnRepetition)
 register_reward("learned", LearnedReward)
+register_reward("answer_correct", AnswerCorrect)
+register_reward("abstention", Abstention)
+register_reward("fabrication", Fabrication)
 
 __all__ = [
+    "Abstention",
+    "AnswerCorrect",
     "Bleu",
     "Brevity",
     "Chrf",
@@ -103,6 +112,7 @@ __all__ = [
     "Consistency",
     "ContextUse",
     "Engagement",
+    "Fabrication",
     "FactCoverage",
     "Faithfulness",
     "LearnedReward",

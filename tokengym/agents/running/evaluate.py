@@ -93,7 +93,10 @@ def evaluate_policy_text(
         env_kwargs: passed to ``gym.make`` when ``env`` is an id.
         metrics: a reward spec (or reward) whose components score every completion besides the env's reward,
             on the task's columns (references, sources, facts); ``"default"`` takes the env's
-            ``eval_metrics()``. Token-level tokengym envs only.
+            ``eval_metrics()``. Token-level tokengym envs only. An env with ``eval_summary(pairs)`` (a mapping of
+            figure name to ``{"mean", "std", "n"}`` over its ``(task sample, completion)`` pairs: rates over a
+            subset of the episodes, such as ContextQA-v0's accuracy on answerable questions) adds its figures to
+            the metrics, with a note of how many episodes each covers.
         use_masks: ``False`` plays without the env's action masks even where the rule would give them.
     """
     if isinstance(env, str):
@@ -103,6 +106,8 @@ def evaluate_policy_text(
     parts: dict[str, list[float]] = {}
     samples: list[dict[str, Any]] = []
     metric_values: dict[str, list[float]] = {}
+    summarize = getattr(env.unwrapped, "eval_summary", None) if scorer is not None else None
+    scored: list[tuple[Any, str]] = []  # (task sample, completion), for the env's own summary figures
     masked = False
     with torch.random.fork_rng():
         torch.manual_seed(sample_seed)
@@ -116,6 +121,8 @@ def evaluate_policy_text(
                 sample["metrics"] = _score(scorer, env, sample["completion"])
                 for name, value in sample["metrics"].items():
                     metric_values.setdefault(name, []).append(value)
+                if summarize is not None:
+                    scored.append((env.unwrapped.current_sample, sample["completion"]))
             samples.append(sample)
     stats = {k: {"mean": float(np.mean(v)), "std": float(np.std(v))} for k, v in metric_values.items()}
     notes = {}
@@ -123,6 +130,9 @@ def evaluate_policy_text(
         backend = str(getattr(fn, "backend", ""))
         if "fallback" in backend:
             notes[name] = f" [{backend}]"
+    for name, figure in (summarize(scored) if summarize is not None and scored else {}).items():
+        stats[name] = {k: float(v) for k, v in figure.items()}
+        notes[name] = f" [over {int(figure['n'])} of {len(scored)} episodes]"
     return EvalReport(returns, {k: float(np.mean(v)) for k, v in parts.items()}, samples, stats, notes, masked)
 
 
