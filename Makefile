@@ -15,7 +15,7 @@ endif
 
 APT_CHROMIUM := env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
 
-.PHONY: install demo test lint bench clean constraints
+.PHONY: install demo test lint bench clean constraints notebooks
 
 install: $(STAMP)
 
@@ -36,6 +36,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check tokengym tests benchmarks
 	$(PY) -m pytest -q
+
+# The teaching notebooks in Jupyter, from the project's venv (installs the notebooks extra, Jupyter, on first use).
+notebooks: $(STAMP)
+	$(PY) -c "import notebook" 2>/dev/null || $(PY) -m pip install -c constraints.txt -e ".[notebooks]"
+	$(VENV)/bin/jupyter notebook notebooks/
 
 bench: $(STAMP)
 	$(PY) benchmarks/env_throughput.py

@@ -100,7 +100,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"Learning curve: {result.learning_curve}")
     if result.tensorboard_dir is not None:
         print(f"TensorBoard: tensorboard --logdir {result.tensorboard_dir}")
-    print(f"Evaluate:   tokengym eval {cfg.env_id} --model {result.checkpoint}")
+    if result.evaluable:
+        print(f"Evaluate:   tokengym eval {cfg.env_id} --model {result.checkpoint}")
     return 0
 
 

@@ -55,6 +55,10 @@ class Algorithm:
         algorithm_class: returns the SB3 algorithm class (imported on call).
         policy_class: returns the policy class (imported on call), also to rebuild a policy from a checkpoint.
         arguments: the algorithm's constructor arguments that come from a configuration.
+        trainer: for an algorithm that is not an SB3 class (the teaching algorithms of
+            :mod:`tokengym.agents.teaching`), returns the function that runs the whole training run:
+            ``trainer()(cfg, callbacks, log)`` returns a :class:`~tokengym.agents.running.train.TrainResult`;
+            ``None`` for SB3 algorithms, which :func:`build_model` builds.
     """
 
     name: str
@@ -66,6 +70,7 @@ class Algorithm:
     algorithm_class: Callable[[], type]
     policy_class: Callable[[], type]
     arguments: Callable[[TrainConfig], dict[str, Any]]
+    trainer: Callable[[], Callable[..., Any]] | None = None
 
     def available(self) -> tuple[bool, str]:
         """Whether its module can be imported here, and why not."""
@@ -215,6 +220,31 @@ ALGORITHMS: dict[str, Algorithm] = {
         _import("dqn", "tokengym.agents.lm.dqn", "LMDQNPolicy"),
         _dqn_arguments,
     ),
+    # Teaching algorithms: one readable file each, run by their own trainer (bring your own algorithm this way).
+    "reinforce": Algorithm(
+        "reinforce",
+        "REINFORCE on the LM (tokengym.agents.teaching; baseline: running mean, RLOO with --group-size)",
+        "tokengym.agents.teaching.reinforce",
+        True,
+        False,
+        False,
+        _import("reinforce", "tokengym.agents.teaching.reinforce", "train_reinforce"),
+        _import("reinforce", "tokengym.agents.lm.policy", "LMActorCriticPolicy"),
+        lambda cfg: {},
+        _import("reinforce", "tokengym.agents.teaching.runners", "run_reinforce"),
+    ),
+    "tabular_q": Algorithm(
+        "tabular_q",
+        "Watkins' tabular Q-learning on hashed observations of command-level games (tokengym.agents.teaching)",
+        "tokengym.agents.teaching.tabular_q",
+        False,
+        False,
+        False,
+        _import("tabular_q", "tokengym.agents.teaching.tabular_q", "train_tabular_q"),
+        _import("tabular_q", "tokengym.agents.teaching.tabular_q", "TabularQAgent"),
+        lambda cfg: {},
+        _import("tabular_q", "tokengym.agents.teaching.runners", "run_tabular_q"),
+    ),
 }
 """The algorithms ``tokengym train`` knows, by name."""
 
@@ -240,6 +270,8 @@ def build_model(
         ValueError: a DQN replay buffer larger than the memory available (checked before allocating).
     """
     algo = ALGORITHMS[cfg.algo]
+    if algo.trainer is not None:
+        raise ValueError(f"{cfg.algo} is not an SB3 algorithm and has no model to build; train it with train(cfg)")
     kwargs = {**algo.arguments(cfg), "tensorboard_log": tensorboard_log, "verbose": 0, **(algorithm_kwargs or {})}
     if not algo.on_policy:
         from tokengym.agents.replay import check_replay_memory

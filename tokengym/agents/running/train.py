@@ -142,6 +142,8 @@ class TrainResult:
     model: Any = field(repr=False)
     episodes_running: int = 0
     held_out: Any = field(default=None, repr=False)
+    evaluable: bool = True
+    """Whether ``tokengym eval`` scores ``checkpoint`` (a language model); a Q-table is scored by its own run."""
     learning_curve: Path | None = None
 
 
@@ -238,6 +240,8 @@ def train(cfg: TrainConfig, callbacks: Sequence[BaseCallback] = (), log: Callabl
     from tokengym.agents.lm.kl import KLPenaltyCallback
 
     algo = ALGORITHMS[cfg.algo]
+    if algo.trainer is not None:  # not an SB3 class: the algorithm runs the whole run (tokengym.agents.teaching)
+        return algo.trainer()(cfg, callbacks, log)
     start_time = time.perf_counter()
     if resolve_checkpoint_or_none(cfg.model_name) is not None:
         raise ValueError(
