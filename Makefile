@@ -22,7 +22,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml Makefile constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --retries 1 "$(TORCH_REQ)" $(TORCH_INDEX)
-	$(PY) -m pip install -c constraints.txt -e ".[test,semantic,hub,textworld]"
+	$(PY) -m pip install -c constraints.txt -e ".[test,semantic,hub,textworld,stats,ray]"
 	@# The browser test drives Chromium: install it with apt where we may (root or passwordless sudo); never fail here.
 	-@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then s=; elif sudo -n true 2>/dev/null; then s="sudo -n"; else s=none; fi; \

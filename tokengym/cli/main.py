@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import tokengym
+from tokengym.cli.bench import add_bench
 from tokengym.cli.errors import OneLineParser, run_command
 from tokengym.cli.evaluation import add_eval
 from tokengym.cli.feedback import add_feedback
@@ -195,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     play.set_defaults(func=_cmd_play)
     add_feedback(sub)
     add_rlhf(sub)
+    add_bench(sub)
     for command in sub.choices.values():  # an unknown flag is reported by its command's parser (main())
         command.set_defaults(command_parser=command)
     return parser
