@@ -29,6 +29,12 @@ tokengym rlhf ENV [--rounds N] [--human] [--resume] ...
                            against it with a KL penalty, held-out gold and learned reward against KL
 tokengym dpo --prefs FILE --out DIR
                            DPO on a preference file: the offline baseline beside RLHF
+tokengym bench --suite quick|standard|FILE [--agent MODULE:OBJ] [--backend local|ray] [--out DIR]
+                           a grid of tasks x agents x seeds x budgets, resumable; a leaderboard with rliable's
+                           intervals, tidy CSVs and plots
+tokengym sweep ENV --reward 'A + w*B' --weights 0,0.5,1,2 [--seeds 0,1] [--resume] ...
+                           one policy per reward weight, every component scored on held-out episodes, a table
+                           and a Pareto-front plot
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from tokengym.cli.evaluation import add_eval
 from tokengym.cli.feedback import add_feedback
 from tokengym.cli.flags import add_config_flags, config_arguments, int_in, json_object
 from tokengym.cli.rlhf import add_rlhf
+from tokengym.cli.sweep import add_sweep
 
 
 def _shorten(text: str, width: int = 300) -> str:
@@ -197,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_feedback(sub)
     add_rlhf(sub)
     add_bench(sub)
+    add_sweep(sub)
     for command in sub.choices.values():  # an unknown flag is reported by its command's parser (main())
         command.set_defaults(command_parser=command)
     return parser
