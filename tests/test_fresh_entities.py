@@ -70,14 +70,24 @@ def test_refreshed_persona_conversations_use_one_invented_name_throughout():
 
 
 def test_training_documents_invent_entities_in_three_of_four():
-    docs = list(training_documents(articles=4, dialogues=0, corpus_repeats=0))
+    docs = list(training_documents(articles=4, dialogues=0, corpus_repeats=0, key_facts=False))
     plain = [article_for(i, "train", d) for i in range(4) for d in (1, 2, 3)]
     same = [f"{a.article}\nTL;DR: {a.summary}" in doc for a, doc in zip(plain, docs, strict=True)]
     assert same == [False] * 9 + [True] * 3  # index % 4 < 3 is refreshed
-    none = list(training_documents(articles=4, dialogues=0, corpus_repeats=0, fresh_in_4=0))
+    none = list(training_documents(articles=4, dialogues=0, corpus_repeats=0, fresh_in_4=0, key_facts=False))
     assert all(f"{a.article}\nTL;DR: {a.summary}" in doc for a, doc in zip(plain, none, strict=True))
     with pytest.raises(ValueError, match="fresh_in_4"):
         next(training_documents(fresh_in_4=5))
+
+
+def test_each_article_is_followed_by_its_key_facts_document():
+    docs = list(training_documents(articles=2, dialogues=0, corpus_repeats=0))
+    assert len(docs) == 2 * 3 * 2
+    for summary_doc, facts_doc in zip(docs[::2], docs[1::2], strict=True):
+        article, facts = facts_doc.removesuffix("<|endoftext|>").rsplit("\nKey facts: ", 1)
+        assert summary_doc.startswith(article + "\nTL;DR: ")  # the same article, refreshed or not
+        values = facts.removesuffix(".").split("; ")
+        assert len(values) == 4 and all(v in article for v in values)  # every fact is copied from the text
 
 
 def test_invented_items_are_reported_once_when_complete():
@@ -137,3 +147,33 @@ def test_a_faithful_summary_pays_no_dense_penalty():
 def test_invented_penalty_is_checked(bad):
     with pytest.raises(ValueError, match="invented_penalty"):
         gym.make("Summarization-v0", invented_penalty=bad)
+
+
+def test_pretraining_packs_whole_documents_so_a_summary_is_seen_with_its_article():
+    import doctest
+
+    import torch
+
+    from tokengym.agents.supervised import pretrain
+    from tokengym.tokenizer import load_tokenizer
+
+    assert doctest.testmod(pretrain).failed == 0
+    rows = pretrain.pack_documents([[5] * 3 + [0], [6] * 4 + [0], [7] * 12 + [0], [8, 0]], block_size=8, pad_id=1)
+    assert rows.tolist() == [
+        [5, 5, 5, 0, 1, 1, 1, 1],  # the second document does not fit what is left: a new row, not a split
+        [6, 6, 6, 6, 0, 1, 1, 1],
+        [7] * 8,  # only a document longer than a row is cut, into consecutive rows
+        [7, 7, 7, 7, 0, 8, 0, 1],
+    ]
+    with pytest.raises(ValueError, match="block_size"):
+        pretrain.pack_documents([[5]], block_size=0, pad_id=1)
+    # every article document of the real corpus fits one block: its summary is trained with the article in view
+    codec = load_tokenizer()
+    docs = [d for _, d in zip(range(300), training_documents(), strict=False) if "TL;DR" in d]
+    assert max(len(ids) + 1 for ids in codec.encode_batch(docs)) <= pretrain.PretrainConfig.block_size
+    assert pretrain.PretrainConfig.block_size == pretrain.PretrainConfig.n_positions  # every position is trained
+    # padding is left out of the loss
+    model = pretrain.make_model(pretrain.PretrainConfig(n_layer=1, n_embd=16, n_head=2), codec)
+    batch = torch.tensor([[5, 6, 0, codec.pad_id, codec.pad_id], [5, 6, 0, 7, 0]])
+    padded = pretrain.lm_loss(model, batch[:1], codec.pad_id)
+    assert torch.isclose(padded, pretrain.lm_loss(model, batch[:1, :3], codec.pad_id))

@@ -230,7 +230,7 @@ def test_training_documents_are_laid_out_like_prompts():
     from tokengym.tokenizer import EOS_TOKEN
 
     assert dialogue_document(["a", "b", "c", "d", "e"], "<e>") == "User: a\nAssistant: b<e>\nUser: c\nAssistant: d<e>"
-    docs = list(training_documents(articles=2, dialogues=3, corpus_repeats=0))
+    docs = list(training_documents(articles=2, dialogues=3, corpus_repeats=0, key_facts=False))
     assert len(docs) == 2 * 3 + 3
     assert all(d.endswith(EOS_TOKEN) for d in docs)
     assert "\nTL;DR: " in docs[0] and docs[-1].startswith("User: ")

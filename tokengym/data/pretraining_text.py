@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tokengym.data.articles import DIFFICULTIES, article_for, corpus_article_v0
+from tokengym.data.articles import DIFFICULTIES, Article, article_for, corpus_article_v0
 from tokengym.data.chatterbot import chatterbot_conversations
 from tokengym.data.dialogue_layout import dialogue_document
 from tokengym.data.dialogues import conversation_for
@@ -25,7 +25,7 @@ from tokengym.data.fresh_entities import refresh_article, refresh_conversation
 from tokengym.tokenizer import EOS_TOKEN
 
 #: Documents per source in the default corpus, and how many in four get invented entities.
-DEFAULT_SIZES = {"articles": 6000, "dialogues": 30000, "corpus_repeats": 5, "fresh_in_4": 3}
+DEFAULT_SIZES = {"articles": 6000, "dialogues": 30000, "corpus_repeats": 5, "fresh_in_4": 3, "key_facts": True}
 
 # The third seed word of an invented-entity draw (the first two are the index and the difficulty or 0).
 _FRESH_STREAM = 7
@@ -41,6 +41,7 @@ def training_documents(
     dialogues: int = DEFAULT_SIZES["dialogues"],
     corpus_repeats: int = DEFAULT_SIZES["corpus_repeats"],
     fresh_in_4: int = DEFAULT_SIZES["fresh_in_4"],
+    key_facts: bool = DEFAULT_SIZES["key_facts"],
 ) -> Iterator[str]:
     """Yield the embedded model's training documents, deterministically, from the train splits only.
 
@@ -50,6 +51,10 @@ def training_documents(
         corpus_repeats: how many times the chatterbot-corpus train conversations appear (they are few).
         fresh_in_4: of every four articles and conversations, how many have their people, places and numbers
             invented (0 to 4); the document at ``index`` is refreshed when ``index % 4 < fresh_in_4``.
+        key_facts: also yield each article followed by its key facts
+            (``article\nKey facts: who; where; when; number.<eos>``): one more place per article where a name,
+            a town and a number must be copied from the text. Without it, a summary's number is the only digit
+            string in the corpus that copying predicts, and the model wrote other digits in its place.
     """
     if not 0 <= fresh_in_4 <= 4:
         raise ValueError(f"fresh_in_4 must be between 0 and 4, not {fresh_in_4!r}")
@@ -59,12 +64,26 @@ def training_documents(
             if index % 4 < fresh_in_4:
                 a = refresh_article(a, np.random.default_rng([index, difficulty, _FRESH_STREAM]))
             yield f"{a.article}\nTL;DR: {a.summary}{EOS_TOKEN}"
+            if key_facts:
+                yield key_facts_document(a)
     for index in range(dialogues):
         conversation = conversation_for(index, "train")
         if index % 4 < fresh_in_4:
             conversation = refresh_conversation(conversation, np.random.default_rng([index, 0, _FRESH_STREAM]))
         yield from _dialogue_documents(conversation.turns)
     yield from _chatterbot(corpus_repeats)
+
+
+def key_facts_document(article: Article) -> str:
+    """``article`` followed by its key facts, person, place, day and number, as they are written in it.
+
+    Example:
+        >>> from tokengym.data.articles import article_for
+        >>> key_facts_document(article_for(3, "train", 2)).split("\\n")[-1]
+        'Key facts: Diego Lindgren; Rushford; Thursday; 766.<|endoftext|>'
+    """
+    f = article.facts
+    return f"{article.article}\nKey facts: {f['who']}; {f['where']}; {f['when']}; {f['number']}.{EOS_TOKEN}"
 
 
 def tokenizer_documents() -> Iterator[str]:
