@@ -337,3 +337,11 @@ def test_the_readme_lists_every_notebook():
     assert notebooks
     for notebook in notebooks:
         assert f"notebooks/{notebook.name}" in text, notebook.name
+
+
+def test_one_reference_loader_serves_rewards_and_bench_agents():
+    import doctest
+
+    from tokengym import references
+
+    assert doctest.testmod(references).failed == 0

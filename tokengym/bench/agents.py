@@ -29,12 +29,8 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
 import inspect
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,9 +39,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from tokengym import references
 from tokengym.bench.suite import LEVELS, AgentSpec, Cell, SuiteError
 
-_MODULE_REFERENCE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
+_MODULE_REFERENCE = references.MODULE_REFERENCE
 _FILE_REFERENCE = re.compile(r"(?P<path>.+\.py):(?P<attr>[A-Za-z_]\w*)")
 TRAIN_PARAMETERS = ("env_fn", "budget", "seed")
 """The parameters of the ``train`` callable protocol, in order."""
@@ -74,52 +71,17 @@ def resolve_reference(reference: str) -> Any:
         module = _import(name, text)
     else:
         raise AgentReferenceError(f"--agent {text!r}: write module:Name (an importable module) or path/to/file.py:Name")
-    if not hasattr(module, attribute):
-        public = sorted(n for n, v in vars(module).items() if not n.startswith("_") and callable(v))
-        raise AgentReferenceError(
-            f"--agent {text!r}: {module.__name__} has no {attribute!r}"
-            + (f"; it defines {', '.join(public[:20])}" if public else "")
-        )
-    return getattr(module, attribute)
+    return references.attribute_of(module, attribute, label=f"--agent {text!r}", error=AgentReferenceError)
 
 
 def _import(name: str, reference: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as err:
-        if err.name is not None and name.startswith(err.name):
-            raise AgentReferenceError(
-                f"--agent {reference!r}: no module named {name!r} (install it, add its folder to PYTHONPATH, or "
-                "name the file: path/to/file.py:Name)"
-            ) from None
-        raise AgentReferenceError(f"--agent {reference!r}: importing {name} failed: {err}") from None
-    except Exception as err:  # the user's module raised while importing: say so, with its error
-        raise AgentReferenceError(
-            f"--agent {reference!r}: importing {name} failed: {type(err).__name__}: {err}"
-        ) from None
+    return references.import_module(name, label=f"--agent {reference!r}", error=AgentReferenceError)
 
 
 def _load_file(path: Path, reference: str) -> Any:
-    if not path.is_file():
-        raise AgentReferenceError(f"--agent {reference!r}: no file {str(path)!r} (relative to the working directory)")
-    resolved = path.resolve()
-    stem = re.sub(r"\W", "_", resolved.stem)
-    name = f"tokengym_bench_agent_{stem}_{hashlib.sha256(str(resolved).encode()).hexdigest()[:12]}"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, resolved)
-    if spec is None or spec.loader is None:
-        raise AgentReferenceError(f"--agent {reference!r}: {str(path)!r} cannot be loaded as Python")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as err:
-        del sys.modules[name]
-        raise AgentReferenceError(
-            f"--agent {reference!r}: loading {str(path)!r} failed: {type(err).__name__}: {err}"
-        ) from None
-    return module
+    return references.load_file(
+        path, label=f"--agent {reference!r}", error=AgentReferenceError, namespace="tokengym_bench_agent"
+    )
 
 
 def is_algorithm_class(value: Any) -> bool:

@@ -28,19 +28,17 @@ Example:
 from __future__ import annotations
 
 import ast
-import hashlib
-import importlib
-import importlib.util
 import io
 import re
-import sys
 import tokenize
 from pathlib import Path
 from typing import Any
 
+from tokengym import references
+
 __all__ = ["RewardReferenceError", "is_reward_reference", "load_reward_reference", "spec_references"]
 
-_MODULE_REFERENCE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
+_MODULE_REFERENCE = references.MODULE_REFERENCE
 _FILE_REFERENCE = re.compile(r"(?P<path>.+\.py)(?::(?P<attr>[A-Za-z_]\w*))?")
 DEFAULT_ATTRIBUTE = "reward"
 """The callable a file reference without ``:name`` takes."""
@@ -108,11 +106,8 @@ def load_reward_reference(reference: str) -> Any:
             f"{text!r} is not a reward reference; write module:function, path/to/file.py:function or "
             "path/to/file.py (its function named 'reward')"
         )
-    if not hasattr(module, attribute):
-        found = sorted(name for name, value in vars(module).items() if callable(value) and not name.startswith("_"))
-        listed = f"; it defines {', '.join(found[:20])}" if found else ""
-        raise RewardReferenceError(f"reward reference {text!r}: {module.__name__} has no {attribute!r}{listed}")
-    return _as_reward(getattr(module, attribute), text)
+    value = references.attribute_of(module, attribute, label=_label(text), error=RewardReferenceError)
+    return _as_reward(value, text)
 
 
 def _as_reward(value: Any, reference: str) -> Any:
@@ -136,44 +131,15 @@ def _as_reward(value: Any, reference: str) -> Any:
     return value
 
 
+def _label(reference: str) -> str:
+    return f"reward reference {reference!r}"
+
+
 def _import_module(name: str, reference: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as err:
-        if err.name is not None and name.startswith(err.name):
-            raise RewardReferenceError(
-                f"reward reference {reference!r}: no module named {name!r} (install it, add its folder to "
-                "PYTHONPATH, or name the file: path/to/file.py:function)"
-            ) from err
-        raise RewardReferenceError(f"reward reference {reference!r}: importing {name} failed: {err}") from err
-    except Exception as err:  # the user's module raised while importing: say so, with its error
-        raise RewardReferenceError(
-            f"reward reference {reference!r}: importing {name} failed: {type(err).__name__}: {err}"
-        ) from err
+    return references.import_module(name, label=_label(reference), error=RewardReferenceError)
 
 
 def _load_file(path_text: str, reference: str) -> Any:
-    path = Path(path_text).expanduser()
-    if not path.is_file():
-        raise RewardReferenceError(
-            f"reward reference {reference!r}: no file {str(path)!r} (paths are relative to the working directory)"
-        )
-    resolved = path.resolve()
-    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
-    stem = re.sub(r"\W", "_", resolved.stem)
-    name = f"tokengym_user_rewards_{stem}_{digest}"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, resolved)
-    if spec is None or spec.loader is None:
-        raise RewardReferenceError(f"reward reference {reference!r}: {str(path)!r} cannot be loaded as Python")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as err:  # the user's file raised while loading: say so, with its error
-        del sys.modules[name]
-        raise RewardReferenceError(
-            f"reward reference {reference!r}: loading {str(path)!r} failed: {type(err).__name__}: {err}"
-        ) from err
-    return module
+    return references.load_file(
+        Path(path_text), label=_label(reference), error=RewardReferenceError, namespace="tokengym_user_rewards"
+    )
