@@ -39,8 +39,9 @@ class PretrainConfig:
     """Tokens per training sequence: whole documents packed, each ending with end-of-sequence, the rest padded.
 
     As long as the context (``n_positions``), so that every position's embedding is trained and a summary is
-    always seen with its whole article: with 256-token blocks cut from one stream, 61% of the easy articles and
-    nearly all hard ones were split from their summaries, and the model learned to guess a summary's number
+    always seen with its whole article: in 256-token blocks cut from one stream, a document of L tokens lies whole
+    in a block with chance (256 - L) / 256 at best, so most articles were split from their summaries, and the
+    model learned to guess a summary's number
     instead of copying it (0 of 60 numbers copied by ``benchmarks/copy_probe.py``)."""
     batch_size: int = 16
     """Sequences per optimisation step (16 x 512 = 8,192 token positions, padding included)."""
