@@ -48,6 +48,7 @@ import tokengym  # noqa: F401  (registers the environments)
 from tokengym.agents.running.evaluate import evaluate_policy_text
 from tokengym.agents.running.train import TrainConfig, load_policy, train
 from tokengym.agents.supervised.sft import SFTConfig, supervised_finetune
+from tokengym.feedback.held_out import paired_difference
 from tokengym.rewards.qa import abstention_summary, judge
 
 ENV = "ContextQA-v0"
@@ -98,8 +99,8 @@ def figures(run: dict[str, np.ndarray], kinds: list[str]) -> dict[str, float]:
 
 def paired_by_question(after: np.ndarray, before: np.ndarray) -> str:
     """Mean change over the same questions and its standard error."""
-    diff = after - before
-    return f"{diff.mean():+.3f} (standard error {diff.std(ddof=1) / np.sqrt(len(diff)):.3f}, {len(diff)} questions)"
+    change, error = paired_difference(before, after)
+    return f"{change:+.3f} (standard error {error:.3f}, {len(after)} questions)"
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ from tokengym.agents.lm.loading import load_lm
 from tokengym.agents.teaching.reinforce import ReinforceConfig, evaluate_returns, train_reinforce
 from tokengym.agents.teaching.tabular_q import TabularQConfig, play_greedy, train_tabular_q
 from tokengym.agents.textgame import RandomCommandAgent, held_out_seeds
+from tokengym.feedback.held_out import mean_and_error, paired_difference
 
 GAME = {"level": 2, "max_turns": 12}
 
@@ -54,11 +55,10 @@ def random_token_returns(env: gym.Env, seeds: range, seed: int) -> list[float]:
 
 def summary(name: str, per_seed: list[float], random: list[float]) -> str:
     """A row: mean ± standard error over seeds, and the paired difference to random."""
-    values, diffs = np.asarray(per_seed), np.asarray(per_seed) - np.asarray(random)
-    se = float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
-    dse = float(diffs.std(ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else 0.0
-    seeds = " ".join(f"{v:.3f}" for v in values)
-    return f"  {name:<34} {values.mean():.3f} ± {se:.3f}   vs random {diffs.mean():+.3f} ± {dse:.3f}   [{seeds}]"
+    mean, se = mean_and_error(per_seed)
+    gain, dse = paired_difference(random, per_seed)
+    seeds = " ".join(f"{v:.3f}" for v in per_seed)
+    return f"  {name:<34} {mean:.3f} ± {se:.3f}   vs random {gain:+.3f} ± {dse:.3f}   [{seeds}]"
 
 
 def bench_reinforce(args: argparse.Namespace) -> None:
