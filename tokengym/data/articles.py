@@ -454,6 +454,24 @@ def generate_article(rng: np.random.Generator, difficulty: int = 1) -> Article:
     return _compose(rng, int(difficulty))[0]
 
 
+def document_index(index: Any, what: str) -> int:
+    """``index`` as an int when it is a non-negative integer (not a bool); ``ValueError`` naming ``what`` otherwise.
+
+    Example:
+        >>> document_index(3, "article")
+        3
+    """
+    if not isinstance(index, bool):
+        try:
+            index = operator.index(index)
+        except TypeError:
+            pass
+        else:
+            if index >= 0:
+                return index
+    raise ValueError(f"{what} index must be a non-negative integer, not {index!r}")
+
+
 def article_for(index: int, split: str = "train", difficulty: int = 1) -> Article:
     """The article number ``index`` of ``split``: always the same article for the same arguments.
 
@@ -473,14 +491,7 @@ def article_for(index: int, split: str = "train", difficulty: int = 1) -> Articl
         >>> article_for(3, "test", 1) == article_for(3, "test", 1) != article_for(3, "train", 1)
         True
     """
-    if isinstance(index, bool):
-        raise ValueError(f"article index must be a non-negative integer, not {index!r}")
-    try:
-        index = operator.index(index)
-    except TypeError:
-        raise ValueError(f"article index must be a non-negative integer, not {index!r}") from None
-    if index < 0:
-        raise ValueError(f"article index must be a non-negative integer, not {index!r}")
+    index = document_index(index, "article")
     if split not in SPLIT_CODES:
         raise ValueError(f"unknown split {split!r}; choose one of {tuple(SPLIT_CODES)}")
     if isinstance(difficulty, bool) or difficulty not in DIFFICULTIES:

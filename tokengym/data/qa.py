@@ -29,12 +29,11 @@ Example:
 from __future__ import annotations
 
 import math
-import operator
 from dataclasses import dataclass
 
 import numpy as np
 
-from tokengym.data.articles import article_for
+from tokengym.data.articles import article_for, document_index
 from tokengym.data.dialogues import PETS, PRODUCTS, conversation_for
 
 __all__ = ["KINDS", "MIXED", "SOURCES", "SPLIT_CODES", "QAItem", "qa_item_for"]
@@ -179,14 +178,7 @@ def qa_item_for(index: int, split: str = "train", source: str = MIXED, unanswera
         >>> item.answer, item.kind in ("absent", "false_premise")
         ('', True)
     """
-    if isinstance(index, bool):
-        raise ValueError(f"question index must be a non-negative integer, not {index!r}")
-    try:
-        index = operator.index(index)
-    except TypeError:
-        raise ValueError(f"question index must be a non-negative integer, not {index!r}") from None
-    if index < 0:
-        raise ValueError(f"question index must be a non-negative integer, not {index!r}")
+    index = document_index(index, "question")
     if split not in SPLIT_CODES:
         raise ValueError(f"unknown split {split!r}; choose one of {tuple(SPLIT_CODES)}")
     if source != MIXED and source not in SOURCES:
